@@ -1,0 +1,104 @@
+"""The ``kg`` command line: build, and (per later modules) query, viz, export, validate, serve."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kg.errors import KgError, UsageError
+from kg.settings import Settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build and explore foresight knowledge graphs.")
+console = Console(stderr=True)
+out_console = Console()
+
+
+@app.callback()
+def _root() -> None:
+    """Build and explore foresight knowledge graphs."""
+
+
+@app.command()
+def build(
+    paths: Annotated[list[Path], typer.Argument(help="Markdown documents, tabular export files, or folders (read recursively).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("output"),
+    no_store: Annotated[bool, typer.Option("--no-store", help="Skip the embedded Oxigraph store.")] = False,
+    no_html: Annotated[bool, typer.Option("--no-html", help="Skip graph.html.")] = False,
+    view_limit: Annotated[int, typer.Option(help="Most nodes drawn in graph.html.")] = 2000,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+) -> None:
+    """Build the knowledge graph of PATHS into OUT (graph.ttl, store/, graph.html, report.json).
+
+    Exit status: 0 when every input was used, 1 when some were rejected (everything else is
+    still built), 2 on a usage error.
+    """
+    from kg.pipeline import build as run_build
+
+    settings = Settings(write_store=not no_store, write_html=not no_html, view_limit=view_limit)
+    show = not quiet and console.is_terminal
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=not show, transient=True) as bar:
+        task = bar.add_task("reading", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        report = run_build(paths, out, settings, progress)
+    for item in report.inputs:
+        for problem in item.problems:
+            if problem.severity == "error":
+                console.print(f"[red]{_esc(str(problem))}[/red]", highlight=False)
+    if not quiet:
+        warnings = sum(1 for i in report.inputs for p in i.problems if p.severity == "warning")
+        table = Table(title=f"Built {out}", show_header=False)
+        table.add_row("inputs", f"{len(report.inputs)} ({report.rejected} rejected, {warnings} warnings: see report.json)")
+        table.add_row("documents", str(report.documents))
+        table.add_row("records", str(report.records))
+        for cls, n in report.nodes_by_class:
+            table.add_row(f"  {cls}", str(n))
+        table.add_row("nodes", str(report.nodes))
+        table.add_row("triples", str(report.triples))
+        table.add_row("seconds", " · ".join(f"{k} {v:.2f}" for k, v in report.timings))
+        console.print(table)
+    raise typer.Exit(1 if report.rejected else 0)
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def main() -> None:
+    """Entry point: run the app, turning a ``KgError`` into one line and an exit status."""
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except UsageError as exc:
+        console.print(f"[red]error:[/red] {_esc(str(exc))}", highlight=False)
+        sys.exit(2)
+    except KgError as exc:
+        console.print(f"[red]error:[/red] {_esc(str(exc))}", highlight=False)
+        sys.exit(1)
+    except Exception as exc:  # click's own usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        raise
+
+
+if __name__ == "__main__":
+    main()

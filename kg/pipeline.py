@@ -1,0 +1,206 @@
+"""The build: input files → parsed records → graph → files. Stages in order, no hidden state."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kg.errors import InputError, UsageError
+from kg.fsutil import write_text_atomic
+from kg.ingest.markdown import iter_markdown_files, parse_document
+from kg.ingest.tabular import is_tabular, read_tabular
+from kg.rdf.build import build_graph, distinct_records
+from kg.rdf.store import write_store
+from kg.rdf.write import write_turtle
+from kg.settings import Settings
+from kg.types import BuildReport, BuiltGraph, InputOutcome, ParsedDoc, Problem, Record, SourceDoc
+
+__all__ = ["InputFile", "ReadResult", "build", "collect_documents", "discover_inputs", "read_inputs", "write_report"]
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    """One file to read.
+
+    Attributes:
+        path: where it is.
+        name: how the graph and reports name it: relative to the folder given, under that
+            folder's name, so the name does not depend on the working directory.
+        tabular: a parquet/CSV export file rather than a markdown document.
+    """
+
+    path: Path
+    name: str
+    tabular: bool
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What ``read_inputs`` returns.
+
+    Attributes:
+        docs: parsed documents, in input order.
+        records: rows from the tabular export.
+        outcomes: one per input file.
+    """
+
+    docs: tuple[ParsedDoc, ...]
+    records: tuple[Record, ...]
+    outcomes: tuple[InputOutcome, ...]
+
+
+def discover_inputs(paths: Sequence[Path]) -> list[InputFile]:
+    """Expand files and folders (recursively) into the input files, sorted within each folder.
+
+    Raises:
+        UsageError: a path does not exist.
+    """
+    found: dict[Path, InputFile] = {}
+    for given in paths:
+        if given.is_dir():
+            base = given.resolve()
+            candidates = sorted(
+                {*iter_markdown_files(given), *(p for p in given.rglob("*") if p.is_file() and is_tabular(p))}
+            )
+            for path in candidates:
+                if any(part.startswith(".") for part in path.relative_to(given).parts):
+                    continue
+                name = f"{base.name}/{path.resolve().relative_to(base).as_posix()}"
+                found.setdefault(path.resolve(), InputFile(path, name, is_tabular(path)))
+        elif given.is_file():
+            found.setdefault(given.resolve(), InputFile(given, given.name, is_tabular(given)))
+        else:
+            raise UsageError(f"{given}: no such file or folder")
+    return list(found.values())
+
+
+def read_inputs(inputs: Sequence[InputFile], progress: Progress | None = None) -> ReadResult:
+    """Parse every input; a bad file becomes a rejected outcome, never an exception."""
+    docs: list[ParsedDoc] = []
+    records: list[Record] = []
+    outcomes: list[InputOutcome] = []
+    for index, item in enumerate(inputs):
+        if progress:
+            progress("read", index, len(inputs))
+        try:
+            if item.tabular:
+                batch = read_tabular(item.path, name=item.name)
+                records.extend(batch.records)
+                outcomes.append(_outcome(item.name, batch.problems, sorted({r.doc_id for r in batch.records}), len(batch.records)))
+            else:
+                parsed = parse_document(item.path, name=item.name)
+                docs.append(parsed)
+                outcomes.append(_outcome(item.name, parsed.problems, [parsed.doc.doc_id], len(parsed.records)))
+        except InputError as exc:
+            problem = Problem(exc.file or item.name, exc.line, exc.reason)
+            outcomes.append(InputOutcome(item.name, "rejected", (problem,)))
+    if progress:
+        progress("read", len(inputs), len(inputs))
+    return ReadResult(tuple(docs), tuple(records), tuple(outcomes))
+
+
+def _outcome(name: str, problems: Sequence[Problem], doc_ids: Sequence[str], count: int) -> InputOutcome:
+    status = "warning" if problems else "ok"
+    return InputOutcome(name, status, tuple(problems), tuple(doc_ids), count)
+
+
+def collect_documents(result: ReadResult) -> tuple[list[SourceDoc], list[Record], list[InputOutcome]]:
+    """One ``SourceDoc`` per document id, plus a bare one for ids known only from rows.
+
+    A second file with an id already taken is merged when it holds the same bytes (the same
+    document saved twice) and rejected otherwise, naming the first file.
+    """
+    outcomes = {o.file: o for o in result.outcomes}
+    docs: dict[str, SourceDoc] = {}
+    records: list[Record] = []
+    for parsed in result.docs:
+        first = docs.get(parsed.doc.doc_id)
+        if first is None:
+            docs[parsed.doc.doc_id] = parsed.doc
+            records.extend(parsed.records)
+            continue
+        old = outcomes[parsed.doc.file]
+        if first.sha256 == parsed.doc.sha256:
+            note = Problem(parsed.doc.file, None, f"same document as {first.file} (id {first.doc_id}); merged", "warning")
+            outcomes[old.file] = InputOutcome(old.file, "warning", old.problems + (note,), old.doc_ids, 0)
+        else:
+            note = Problem(parsed.doc.file, None, f"document id {first.doc_id} is already used by {first.file}, with other content; rejected")
+            outcomes[old.file] = InputOutcome(old.file, "rejected", old.problems + (note,))
+    records.extend(result.records)
+    for doc_id in sorted({r.doc_id for r in result.records} - docs.keys()):
+        file = next(r.file for r in result.records if r.doc_id == doc_id)
+        docs[doc_id] = SourceDoc(doc_id=doc_id, file=file, sha256="", format="tabular")
+    return list(docs.values()), records, [outcomes[o.file] for o in result.outcomes]
+
+
+def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), progress: Progress | None = None) -> BuildReport:
+    """Build the knowledge graph of ``paths`` into the folder ``out``.
+
+    Writes ``graph.ttl``, ``store/`` (Oxigraph), ``graph.html`` and ``report.json``, each
+    atomically. Bad inputs are reported in the returned report and ``report.json``; the rest is
+    built.
+
+    Raises:
+        UsageError: a path does not exist, or no input was found.
+    """
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 3)
+        clock = now
+
+    inputs = discover_inputs(paths)
+    if not inputs:
+        raise UsageError(f"no markdown or tabular files found in {', '.join(map(str, paths))}")
+    result = read_inputs(inputs, progress)
+    docs, records, outcomes = collect_documents(result)
+    lap("parse")
+    graph = build_graph(docs, records)
+    lap("graph")
+    out.mkdir(parents=True, exist_ok=True)
+    written = [write_turtle(graph, out / "graph.ttl")]
+    lap("write")
+    if settings.write_store:
+        written.append(write_store(graph, out / "store"))
+        lap("store")
+    if settings.write_html:
+        from kg.viz import write_build_view
+
+        written.append(write_build_view(graph, out / "graph.html", limit=settings.view_limit))
+        lap("html")
+    counts = dict(graph.node_counts)
+    report = BuildReport(
+        inputs=tuple(sorted(outcomes, key=lambda o: o.file)),
+        documents=counts.get("Document", 0),
+        records=len(distinct_records(records)),
+        nodes=sum(counts.values()),
+        triples=len({q.triple for q in graph.quads}),
+        nodes_by_class=graph.node_counts,
+        outputs=tuple(sorted(p.relative_to(out).as_posix() for p in written)) + ("report.json",),
+        timings=tuple(timings.items()),
+    )
+    write_report(report, out / "report.json")
+    return report
+
+
+def write_report(report: BuildReport, path: Path) -> Path:
+    """Write ``report.json``: per input ok/warning/rejected with problems, then the counts."""
+    data = asdict(report)
+    data["rejected"] = report.rejected
+    data["nodes_by_class"] = dict(report.nodes_by_class)
+    data["timings"] = dict(report.timings)
+    for item in data["inputs"]:
+        item["problems"] = [
+            {"file": p["file"], "line": p["line"], "severity": p["severity"], "message": p["message"]} for p in item["problems"]
+        ]
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    return path

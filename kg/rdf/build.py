@@ -1,0 +1,260 @@
+"""Parsed documents and rows → RDF quads, on pyoxigraph terms (the fast path).
+
+Each document's facts go to its own named graph (``fsid:graph/doc/<id>``); concepts shared by
+documents (keywords, themes, categories, types, driving forces, stubs of cited documents) go
+to the vocabulary graph. Quads come out grouped by subject in a fixed order, so the same input
+always serialises to the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from kg.iri import concept_iri, document_iri, graph_iri, mint_segment, record_iri, short_hash
+from kg.namespaces import DCTERMS, FS, RDF, RDFS, SKOS, XSD
+from kg.text import normalize_label
+from kg.types import BuiltGraph, Record, RecordKind, SourceDoc
+
+__all__ = ["RECORD_CLASSES", "VOCABULARY_GRAPH", "assign_record_iris", "build_graph", "distinct_records"]
+
+RECORD_CLASSES = {
+    RecordKind.SIGNAL: FS.Signal,
+    RecordKind.CONCERN: FS.Concern,
+    RecordKind.BEHAVIOR: FS.Behavior,
+    RecordKind.TECHNOLOGY: FS.Technology,
+    RecordKind.ISSUE: FS.Issue,
+}
+_KIND_ORDER = {kind: i for i, kind in enumerate(RecordKind)}
+VOCABULARY_GRAPH = graph_iri("vocabulary")
+
+_N = ox.NamedNode
+_XSD_INT = _N(str(XSD.integer))
+_XSD_DATE = _N(str(XSD.date))
+_TYPE = _N(str(RDF.type))
+_LABEL = _N(str(RDFS.label))
+
+
+def _lit(value: str) -> ox.Literal:
+    return ox.Literal(value)
+
+
+@dataclass
+class _Concepts:
+    """Shared concepts of one scheme: normalised label → surface forms seen."""
+
+    scheme: str
+    scheme_term: object
+    cls: object = SKOS.Concept
+    forms: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+
+    def add(self, label: str) -> ox.NamedNode | None:
+        norm = normalize_label(label)
+        if not norm:
+            return None
+        self.forms[norm][label] += 1
+        return _N(concept_iri(self.scheme, norm))
+
+    def quads(self, graph: ox.NamedNode) -> Iterable[ox.Quad]:
+        scheme = _N(str(self.scheme_term))
+        for norm in sorted(self.forms, key=lambda n: concept_iri(self.scheme, n)):
+            counts = self.forms[norm]
+            # The most used surface form wins; ties go to the alphabetically first, for stability.
+            ranked = sorted(counts, key=lambda form: (-counts[form], form))
+            node = _N(concept_iri(self.scheme, norm))
+            yield ox.Quad(node, _TYPE, _N(str(self.cls)), graph)
+            yield ox.Quad(node, _LABEL, _lit(ranked[0]), graph)
+            yield ox.Quad(node, _N(str(SKOS.prefLabel)), _lit(ranked[0]), graph)
+            for alt in ranked[1:]:
+                yield ox.Quad(node, _N(str(SKOS.altLabel)), _lit(alt), graph)
+            yield ox.Quad(node, _N(str(SKOS.inScheme)), scheme, graph)
+
+
+def distinct_records(records: Iterable[Record]) -> list[Record]:
+    """Drop repeated rows: the same cells in the same document's table are one row.
+
+    The first occurrence (in the order given) is kept, so its file and line are the ones
+    reported.
+    """
+    seen: set[tuple] = set()
+    kept: list[Record] = []
+    for record in records:
+        key = record.content_key()
+        if key not in seen:
+            seen.add(key)
+            kept.append(record)
+    return kept
+
+
+def assign_record_iris(records: Sequence[Record]) -> dict[tuple, str]:
+    """Mint each distinct row's IRI: document + kind + slug of its label.
+
+    Rows of one table whose labels share a slug all get a hash of their cells appended, so no
+    IRI depends on the order the rows came in.
+    """
+    by_slot: dict[tuple[str, RecordKind, str], list[Record]] = defaultdict(list)
+    for record in records:
+        by_slot[(record.doc_id, record.kind, mint_segment(record.label))].append(record)
+    iris: dict[tuple, str] = {}
+    for (doc_id, kind, segment), group in by_slot.items():
+        for record in group:
+            key = record.content_key()
+            seg = segment if len(group) == 1 else f"{segment}_r{short_hash(repr(key), 8)}"
+            iris[key] = record_iri(doc_id, kind.value, seg)
+    return iris
+
+
+def build_graph(docs: Sequence[SourceDoc], records: Sequence[Record]) -> BuiltGraph:
+    """Build the RDF graph of a corpus.
+
+    Args:
+        docs: one ``SourceDoc`` per document id (tabular-only documents included).
+        records: every row; repeated rows are merged (see ``distinct_records``).
+
+    Returns:
+        The quads, grouped by subject in a stable order, and typed-node counts.
+    """
+    rows = distinct_records(records)
+    iris = assign_record_iris(rows)
+    rows.sort(key=lambda r: (r.doc_id, _KIND_ORDER[r.kind], iris[r.content_key()]))
+    rows_by_doc: dict[str, list[Record]] = defaultdict(list)
+    for record in rows:
+        rows_by_doc[record.doc_id].append(record)
+
+    keywords = _Concepts("keyword", FS.Keywords)
+    themes = _Concepts("theme", FS.Themes)
+    categories = _Concepts("category", FS.Categories)
+    doc_types = _Concepts("document-type", FS.DocumentTypes)
+    forces = _Concepts("driving-force", FS.DrivingForces, FS.DrivingForce)
+    known = {doc.doc_id for doc in docs}
+    cited: dict[str, str] = {}
+    counts: Counter[str] = Counter()
+
+    quads: list[ox.Quad] = []
+    for doc in sorted(docs, key=lambda d: d.doc_id):
+        graph = _N(graph_iri(f"doc/{doc.doc_id}"))
+        quads.extend(_document_quads(doc, graph, keywords, themes, categories, doc_types, known, cited))
+        counts["Document"] += 1
+        for record in rows_by_doc.get(doc.doc_id, ()):
+            node = _N(iris[record.content_key()])
+            quads.extend(_record_quads(record, node, graph, forces))
+            counts[str(RECORD_CLASSES[record.kind]).rsplit("#", 1)[1]] += 1
+
+    vocab = _N(VOCABULARY_GRAPH)
+    for concepts in (keywords, themes, categories, doc_types, forces):
+        quads.extend(concepts.quads(vocab))
+        key = "DrivingForce" if concepts is forces else "Concept"
+        counts[key] += len(concepts.forms)
+    for doc_id in sorted(cited):
+        node = _N(document_iri(doc_id))
+        quads.append(ox.Quad(node, _TYPE, _N(str(FS.Document)), vocab))
+        quads.append(ox.Quad(node, _LABEL, _lit(cited[doc_id]), vocab))
+        quads.append(ox.Quad(node, _N(str(FS.documentId)), _lit(doc_id), vocab))
+        counts["Document"] += 1
+    return BuiltGraph(quads=tuple(quads), node_counts=tuple(sorted(counts.items())))
+
+
+def _document_quads(
+    doc: SourceDoc,
+    graph: ox.NamedNode,
+    keywords: _Concepts,
+    themes: _Concepts,
+    categories: _Concepts,
+    doc_types: _Concepts,
+    known: set[str],
+    cited: dict[str, str],
+) -> Iterable[ox.Quad]:
+    node = _N(document_iri(doc.doc_id))
+
+    def q(pred, obj) -> ox.Quad:
+        return ox.Quad(node, _N(str(pred)), obj, graph)
+
+    yield q(RDF.type, _N(str(FS.Document)))
+    yield q(RDFS.label, _lit(doc.title or f"Document {doc.doc_id}"))
+    if doc.title:
+        yield q(DCTERMS.title, _lit(doc.title))
+    yield q(FS.documentId, _lit(doc.doc_id))
+    yield q(FS.sourceFormat, _lit(doc.format))
+    if doc.file:
+        yield q(FS.sourceFile, _lit(doc.file))
+    if doc.newsletter_issue:
+        yield q(FS.newsletterIssue, _lit(doc.newsletter_issue))
+    if doc.newsletter_date:
+        yield q(FS.newsletterDate, ox.Literal(doc.newsletter_date.isoformat(), datatype=_XSD_DATE))
+    for pred, url in ((FS.newsletterPage, doc.newsletter_url), (FS.sourceLink, doc.external_link)):
+        iri = safe_iri(url)
+        if iri:
+            yield q(pred, _N(iri))
+    if doc.summary:
+        yield q(FS.summary, _lit(doc.summary))
+    if doc.language:
+        yield q(DCTERMS.language, _lit(doc.language))
+    for pred, concepts, labels in (
+        (FS.keyword, keywords, doc.keywords),
+        (FS.theme, themes, doc.themes),
+        (FS.category, categories, (doc.category,) if doc.category else ()),
+        (FS.documentType, doc_types, (doc.doc_type,) if doc.doc_type else ()),
+    ):
+        targets = {c for c in (concepts.add(label) for label in labels) if c is not None}
+        for target in sorted(targets, key=str):
+            yield q(pred, target)
+    related = sorted({link.doc_id for link in doc.closest if link.doc_id != doc.doc_id})
+    for link in doc.closest:
+        if link.doc_id not in known and link.doc_id != doc.doc_id:
+            cited.setdefault(link.doc_id, link.title or f"Document {link.doc_id}")
+    for doc_id in related:
+        yield q(FS.relatedDocument, _N(document_iri(doc_id)))
+
+
+def _record_quads(record: Record, node: ox.NamedNode, graph: ox.NamedNode, forces: _Concepts) -> Iterable[ox.Quad]:
+    def q(pred, obj) -> ox.Quad:
+        return ox.Quad(node, _N(str(pred)), obj, graph)
+
+    yield q(RDF.type, _N(str(RECORD_CLASSES[record.kind])))
+    yield q(RDFS.label, _lit(record.label))
+    yield q(FS.document, _N(document_iri(record.doc_id)))
+    for pred, value in (
+        (FS.description, record.description),
+        (FS.change, record.change),
+        (FS.tenYearOutlook, record.ten_year),
+    ):
+        if value:
+            yield q(pred, _lit(value))
+    if record.driving_force:
+        force = forces.add(record.driving_force)
+        if force is not None:
+            yield q(FS.drivingForce, force)
+    if record.relevancy is not None:
+        yield q(FS.relevancy, ox.Literal(str(record.relevancy), datatype=_XSD_INT))
+    if record.source_id:
+        yield q(FS.sourceId, _lit(record.source_id))
+    for head, value in record.other:
+        yield q(FS.otherCell, _lit(f"{head}: {value}"))
+    yield q(FS.sourceFile, _lit(record.file))
+    yield q(FS.sourceLine, ox.Literal(str(record.line), datatype=_XSD_INT))
+
+
+def safe_iri(url: str | None) -> str | None:
+    """``url`` when it is an absolute IRI every RDF parser accepts, else ``None``.
+
+    >>> safe_iri("https://example.org/a b") is None
+    True
+    >>> safe_iri("https://example.org/a%20b")
+    'https://example.org/a%20b'
+    """
+    if not url:
+        return None
+    url = url.strip()
+    if not url or any(c in url for c in ' <>"{}|\\^`') or any(ord(c) < 0x21 for c in url):
+        return None
+    scheme, sep, _ = url.partition(":")
+    if not sep or not scheme or not scheme[0].isalpha() or not all(c.isalnum() or c in "+-." for c in scheme):
+        return None
+    try:
+        ox.NamedNode(url)
+    except ValueError:
+        return None
+    return url

@@ -1,0 +1,320 @@
+"""The values passed between pipeline stages. All are frozen; stages never mutate their input.
+
+Flow::
+
+    Path ─parse─▶ ParsedDoc(SourceDoc, Record…) ─extract─▶ Mention… ─resolve─▶ Entity…, Relation…
+         ─build─▶ BuiltGraph ─validate─▶ ValidationReport ─▶ files, views, query rows
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = [
+    "BuildReport",
+    "BuiltGraph",
+    "ClosestLink",
+    "Entity",
+    "EntityKind",
+    "InputOutcome",
+    "Mention",
+    "ParsedDoc",
+    "Problem",
+    "Record",
+    "RecordKind",
+    "Relation",
+    "SourceDoc",
+]
+
+
+class RecordKind(StrEnum):
+    """The five tables a document can carry; the value is the IRI path segment."""
+
+    SIGNAL = "signal"
+    CONCERN = "concern"
+    BEHAVIOR = "behavior"
+    TECHNOLOGY = "technology"
+    ISSUE = "issue"
+
+
+class EntityKind(StrEnum):
+    """Kinds of entity found in text and linked across documents."""
+
+    ORGANIZATION = "organization"
+    GOVERNMENT_BODY = "government-body"
+    TECHNOLOGY = "technology"
+    BARRIER = "barrier"
+    BEHAVIOR = "behavior"
+    DRIVING_FORCE = "driving-force"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong with one input, reported instead of raised.
+
+    Attributes:
+        file: the input file as the user named it.
+        line: 1-based line, or ``None`` when the problem concerns the whole file.
+        message: what is wrong, naming the offending value.
+        severity: ``"error"`` (the input was rejected) or ``"warning"`` (it was used, with a repair
+            or an omission the message describes).
+    """
+
+    file: str
+    line: int | None
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.severity}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class ClosestLink:
+    """A `## Closest` entry: another document by id.
+
+    Attributes:
+        title: the link text.
+        doc_id: the target document's id.
+        line: the line of the entry.
+    """
+
+    title: str
+    doc_id: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDoc:
+    """One document's header and free-text sections.
+
+    Attributes:
+        doc_id: 32-hex source id (file stem) or a content hash.
+        file: the file as given, relative to the input root.
+        sha256: hash of the file's bytes.
+        format: ``"current"``, ``"legacy"`` or ``"tabular"`` (known only from the tabular export).
+        title: the title without markup; ``None`` for tabular-only documents.
+        newsletter_issue: the title line's page id exactly as written (``"20250323d"``, ``"5117.0"``).
+        newsletter_date: the date in ``newsletter_issue`` where it holds a real one.
+        newsletter_url: the newsletter page link.
+        external_link: the summarised source's URL.
+        keywords: keyword labels, repaired and in document order.
+        themes: theme labels, repaired and in document order.
+        category: ``## Other`` Category value.
+        doc_type: ``## Other`` Type value.
+        summary: the Summary section's text.
+        closest: ``## Closest`` links.
+        language: ISO 639-1 code of the text's language where detected.
+        line_of: 1-based lines of the title, summary, keywords and themes, by section name.
+    """
+
+    doc_id: str
+    file: str
+    sha256: str
+    format: str
+    title: str | None = None
+    newsletter_issue: str | None = None
+    newsletter_date: _dt.date | None = None
+    newsletter_url: str | None = None
+    external_link: str | None = None
+    keywords: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    category: str | None = None
+    doc_type: str | None = None
+    summary: str | None = None
+    closest: tuple[ClosestLink, ...] = ()
+    language: str | None = None
+    line_of: tuple[tuple[str, int], ...] = ()
+
+    def line(self, section: str) -> int | None:
+        """Return the 1-based line where ``section`` starts, if known."""
+        return dict(self.line_of).get(section)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One table row, with its cells repaired and typed.
+
+    Attributes:
+        doc_id: the document the row belongs to.
+        kind: which table.
+        file: input file the row was read from.
+        line: 1-based line in that file (row number for the tabular export).
+        name, description, change, ten_year, driving_force: the cells, ``None`` when empty.
+        relevancy: integer 0–5, ``None`` when empty or unusable.
+        source_id: the ``src`` cell.
+        other: cells under columns the ontology does not know, as (header, value).
+    """
+
+    doc_id: str
+    kind: RecordKind
+    file: str
+    line: int
+    name: str | None = None
+    description: str | None = None
+    change: str | None = None
+    ten_year: str | None = None
+    driving_force: str | None = None
+    relevancy: int | None = None
+    source_id: str | None = None
+    other: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The row's display label: its name, else its description cut at a word boundary."""
+        if self.name:
+            return self.name
+        text = self.description or self.change or self.driving_force or self.ten_year or ""
+        if len(text) <= 80:
+            return text or f"{self.kind.value} at line {self.line}"
+        cut = text[:80].rsplit(" ", 1)[0]
+        return cut.rstrip(",;:.") + "…"
+
+    def content_key(self) -> tuple:
+        """The cells that make two rows the same row (everything but where it was read)."""
+        return (
+            self.doc_id, self.kind, self.name, self.description, self.change, self.ten_year,
+            self.driving_force, self.relevancy, self.source_id, self.other,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDoc:
+    """What ``parse_document`` returns.
+
+    Attributes:
+        doc: the header and free text.
+        records: every table row, in file order (duplicates kept; the build merges them).
+        problems: warnings about repairs and omissions.
+    """
+
+    doc: SourceDoc
+    records: tuple[Record, ...]
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A span of a document's text that names an entity.
+
+    Attributes:
+        doc_id: the document.
+        section: ``"title"``, ``"summary"``, ``"keywords"`` or ``"<kind>:<line>:<column>"`` for a cell.
+        start, end: character offsets into that section's text; ``text[start:end] == surface``.
+        surface: the exact text.
+        kind: what was found.
+        source: which rule or model found it (``"gazetteer"``, ``"pattern"``, ``"acronym"``, ``"model"``…).
+        key: the entity key the extractor proposes (gazetteer id, or normalised name).
+        sentence: the sentence around it, for evidence.
+    """
+
+    doc_id: str
+    section: str
+    start: int
+    end: int
+    surface: str
+    kind: EntityKind
+    source: str
+    key: str
+    sentence: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One real-world thing, after resolution across the corpus.
+
+    Attributes:
+        key: stable key the IRI is minted from.
+        kind: its kind.
+        label: preferred label.
+        aliases: other labels seen or known.
+        same_as: external IRIs (a gazetteer's exact match).
+    """
+
+    key: str
+    kind: EntityKind
+    label: str
+    aliases: tuple[str, ...] = ()
+    same_as: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A typed link between two resolved things, with its score and evidence.
+
+    Attributes:
+        subject, predicate, object: IRIs as strings.
+        score: strength in [0, 1] where the rule computes one.
+        evidence: the text that supports it.
+    """
+
+    subject: str
+    predicate: str
+    object: str
+    score: float | None = None
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class BuiltGraph:
+    """The RDF produced by ``build_graph``.
+
+    Attributes:
+        quads: pyoxigraph quads, in a deterministic order, each in its document's named graph
+            (shared concepts in the vocabulary graph).
+        node_counts: typed nodes per class local name.
+    """
+
+    quads: tuple = ()
+    node_counts: tuple[tuple[str, int], ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.quads)
+
+
+@dataclass(frozen=True, slots=True)
+class InputOutcome:
+    """What became of one input file.
+
+    Attributes:
+        file: the file as named.
+        status: ``"ok"``, ``"warning"`` or ``"rejected"``.
+        problems: what was wrong.
+        doc_ids: documents it contributed.
+        records: rows it contributed.
+    """
+
+    file: str
+    status: str
+    problems: tuple[Problem, ...] = ()
+    doc_ids: tuple[str, ...] = ()
+    records: int = 0
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """The summary of one build, written as ``report.json``.
+
+    Attributes:
+        inputs: one outcome per input file, sorted by file.
+        documents, records, nodes, triples: counts.
+        nodes_by_class: typed nodes per class.
+        outputs: files written, relative to the output folder.
+        timings: seconds per stage.
+    """
+
+    inputs: tuple[InputOutcome, ...]
+    documents: int
+    records: int
+    nodes: int
+    triples: int
+    nodes_by_class: tuple[tuple[str, int], ...] = ()
+    outputs: tuple[str, ...] = ()
+    timings: tuple[tuple[str, float], ...] = field(default=(), compare=False)
+
+    @property
+    def rejected(self) -> int:
+        return sum(1 for i in self.inputs if i.status == "rejected")
