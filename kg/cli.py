@@ -71,6 +71,18 @@ def build(
     raise typer.Exit(1 if report.rejected else 0)
 
 
+def _register_commands() -> None:
+    import importlib
+
+    from kg.commands import COMMAND_MODULES
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"kg.commands.{name}").register(app)
+
+
+_register_commands()
+
+
 def _esc(text: str) -> str:
     from rich.markup import escape
 
