@@ -20,6 +20,9 @@ class FS(DefinedNamespace):
     _fail = True
     _NS = Namespace("https://w3id.org/foresight-kg/ontology#")
 
+    Association: URIRef
+    Barrier: URIRef
+    Barriers: URIRef
     Behavior: URIRef
     Categories: URIRef
     Concern: URIRef
@@ -27,31 +30,55 @@ class FS(DefinedNamespace):
     DocumentTypes: URIRef
     DrivingForce: URIRef
     DrivingForces: URIRef
+    Gazetteer: URIRef
+    GovernmentBody: URIRef
     Issue: URIRef
     Keywords: URIRef
+    Mention: URIRef
+    Organization: URIRef
     Record: URIRef
+    ScoredLink: URIRef
     Signal: URIRef
+    Technologies: URIRef
     Technology: URIRef
+    TechnologyConcept: URIRef
     Themes: URIRef
+    addressesBarrier: URIRef
+    associatedWith: URIRef
+    bodyType: URIRef
     category: URIRef
     change: URIRef
+    concept: URIRef
     description: URIRef
     document: URIRef
+    documentCount: URIRef
     documentId: URIRef
     documentType: URIRef
     drivingForce: URIRef
+    evidence: URIRef
+    inDocument: URIRef
     keyword: URIRef
+    linkSource: URIRef
+    linkTarget: URIRef
+    mentionCount: URIRef
+    mentions: URIRef
     newsletterDate: URIRef
     newsletterIssue: URIRef
     newsletterPage: URIRef
     otherCell: URIRef
+    participant: URIRef
     relatedDocument: URIRef
+    relatedIssue: URIRef
     relevancy: URIRef
+    rule: URIRef
+    score: URIRef
+    section: URIRef
     sourceFile: URIRef
     sourceFormat: URIRef
     sourceId: URIRef
     sourceLine: URIRef
     sourceLink: URIRef
+    status: URIRef
     summary: URIRef
     tenYearOutlook: URIRef
     theme: URIRef
