@@ -16,7 +16,7 @@ from kg.settings import Settings
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build and explore foresight knowledge graphs.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Build and explore foresight knowledge graphs.")
 console = Console(stderr=True)
 out_console = Console()
 
@@ -55,7 +55,7 @@ def build(
     for item in report.inputs:
         for problem in item.problems:
             if problem.severity == "error":
-                console.print(f"[red]{_esc(str(problem))}[/red]", highlight=False)
+                console.print(f"[red]{_esc(str(problem))}[/red]", highlight=False, soft_wrap=True)
     if not quiet:
         warnings = sum(1 for i in report.inputs for p in i.problems if p.severity == "warning")
         table = Table(title=f"Built {out}", show_header=False)
@@ -90,26 +90,19 @@ def _esc(text: str) -> str:
 
 
 def main() -> None:
-    """Entry point: run the app, turning a ``KgError`` into one line and an exit status."""
+    """Entry point: run the app, turning a ``KgError`` into one line and an exit status.
+
+    Click itself reports its usage errors (exit 2); a ``UsageError`` also exits 2, any other
+    ``KgError`` 1, and neither shows a traceback.
+    """
     try:
-        app(standalone_mode=False)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        app()
     except UsageError as exc:
-        console.print(f"[red]error:[/red] {_esc(str(exc))}", highlight=False)
+        console.print(f"[red]error:[/red] {_esc(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KgError as exc:
-        console.print(f"[red]error:[/red] {_esc(str(exc))}", highlight=False)
+        console.print(f"[red]error:[/red] {_esc(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except Exception as exc:  # click's own usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
-        raise
 
 
 if __name__ == "__main__":

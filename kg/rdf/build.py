@@ -42,6 +42,18 @@ def _lit(value: str) -> ox.Literal:
     return ox.Literal(value)
 
 
+_NODES: dict[str, ox.NamedNode] = {}
+
+
+def _term(iri) -> ox.NamedNode:
+    """pyoxigraph node for an ontology term, made once: the build makes millions of quads."""
+    key = str(iri)
+    node = _NODES.get(key)
+    if node is None:
+        node = _NODES[key] = ox.NamedNode(key)
+    return node
+
+
 @dataclass
 class _Concepts:
     """Shared concepts of one scheme: normalised label → surface forms seen."""
@@ -59,18 +71,18 @@ class _Concepts:
         return _N(concept_iri(self.scheme, norm))
 
     def quads(self, graph: ox.NamedNode) -> Iterable[ox.Quad]:
-        scheme = _N(str(self.scheme_term))
+        scheme = _term(self.scheme_term)
         for norm in sorted(self.forms, key=lambda n: concept_iri(self.scheme, n)):
             counts = self.forms[norm]
             # The most used surface form wins; ties go to the alphabetically first, for stability.
             ranked = sorted(counts, key=lambda form: (-counts[form], form))
             node = _N(concept_iri(self.scheme, norm))
-            yield ox.Quad(node, _TYPE, _N(str(self.cls)), graph)
+            yield ox.Quad(node, _TYPE, _term(self.cls), graph)
             yield ox.Quad(node, _LABEL, _lit(ranked[0]), graph)
-            yield ox.Quad(node, _N(str(SKOS.prefLabel)), _lit(ranked[0]), graph)
+            yield ox.Quad(node, _term(SKOS.prefLabel), _lit(ranked[0]), graph)
             for alt in ranked[1:]:
-                yield ox.Quad(node, _N(str(SKOS.altLabel)), _lit(alt), graph)
-            yield ox.Quad(node, _N(str(SKOS.inScheme)), scheme, graph)
+                yield ox.Quad(node, _term(SKOS.altLabel), _lit(alt), graph)
+            yield ox.Quad(node, _term(SKOS.inScheme), scheme, graph)
 
 
 def distinct_records(records: Iterable[Record]) -> list[Record]:
@@ -150,9 +162,9 @@ def build_graph(docs: Sequence[SourceDoc], records: Sequence[Record]) -> BuiltGr
         counts[key] += len(concepts.forms)
     for doc_id in sorted(cited):
         node = _N(document_iri(doc_id))
-        quads.append(ox.Quad(node, _TYPE, _N(str(FS.Document)), vocab))
+        quads.append(ox.Quad(node, _TYPE, _term(FS.Document), vocab))
         quads.append(ox.Quad(node, _LABEL, _lit(cited[doc_id]), vocab))
-        quads.append(ox.Quad(node, _N(str(FS.documentId)), _lit(doc_id), vocab))
+        quads.append(ox.Quad(node, _term(FS.documentId), _lit(doc_id), vocab))
         counts["Document"] += 1
     return BuiltGraph(quads=tuple(quads), node_counts=tuple(sorted(counts.items())))
 
@@ -170,9 +182,9 @@ def _document_quads(
     node = _N(document_iri(doc.doc_id))
 
     def q(pred, obj) -> ox.Quad:
-        return ox.Quad(node, _N(str(pred)), obj, graph)
+        return ox.Quad(node, _term(pred), obj, graph)
 
-    yield q(RDF.type, _N(str(FS.Document)))
+    yield q(RDF.type, _term(FS.Document))
     yield q(RDFS.label, _lit(doc.title or f"Document {doc.doc_id}"))
     if doc.title:
         yield q(DCTERMS.title, _lit(doc.title))
@@ -211,9 +223,9 @@ def _document_quads(
 
 def _record_quads(record: Record, node: ox.NamedNode, graph: ox.NamedNode, forces: _Concepts) -> Iterable[ox.Quad]:
     def q(pred, obj) -> ox.Quad:
-        return ox.Quad(node, _N(str(pred)), obj, graph)
+        return ox.Quad(node, _term(pred), obj, graph)
 
-    yield q(RDF.type, _N(str(RECORD_CLASSES[record.kind])))
+    yield q(RDF.type, _term(RECORD_CLASSES[record.kind]))
     yield q(RDFS.label, _lit(record.label))
     yield q(FS.document, _N(document_iri(record.doc_id)))
     for pred, value in (

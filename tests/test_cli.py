@@ -1,0 +1,62 @@
+"""`kg build` as a user runs it: exit status, report.json, one clear line per bad input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import EXAMPLES
+
+GOOD = (EXAMPLES / "ec39d07e862c313cec8e88471dd089e7.md").read_text(encoding="utf-8")
+
+
+def kg(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kg.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_build_examples_exits_zero_and_writes_outputs(tmp_path: Path):
+    run = kg("build", str(EXAMPLES), "--out", str(tmp_path / "out"))
+    assert run.returncode == 0, run.stderr
+    for name in ("graph.ttl", "graph.html", "report.json", "store"):
+        assert (tmp_path / "out" / name).exists(), name
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["rejected"] == 0 and report["documents"] == 6
+    assert {i["status"] for i in report["inputs"]} <= {"ok", "warning"}
+
+
+def test_bad_inputs_rejected_good_ones_built(tmp_path: Path):
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    (corpus / "good.md").write_text(GOOD, encoding="utf-8")
+    (corpus / "empty.md").write_bytes(b"")
+    (corpus / "binary.md").write_bytes(b"\x00\x01\x02PNG")
+    (corpus / "latin1.md").write_bytes("# __Caf\u00e9__\n".encode("latin-1"))
+    (corpus / "prose.md").write_text("hello\nworld\n", encoding="utf-8")
+    run = kg("build", str(corpus), "--out", str(tmp_path / "out"))
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    for name in ("empty.md", "binary.md", "latin1.md:1", "prose.md"):
+        assert f"in/{name}" in run.stderr, name
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    status = {i["file"]: i["status"] for i in report["inputs"]}
+    assert status["in/good.md"] == "ok"
+    assert sorted(f for f, s in status.items() if s == "rejected") == ["in/binary.md", "in/empty.md", "in/latin1.md", "in/prose.md"]
+    assert report["documents"] == 1 and report["records"] > 20
+
+
+def test_missing_path_is_a_usage_error(tmp_path: Path):
+    run = kg("build", str(tmp_path / "nope"), "--out", str(tmp_path / "out"))
+    assert run.returncode == 2
+    assert "no such file or folder" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_unknown_option_is_a_usage_error(tmp_path: Path):
+    run = kg("build", str(EXAMPLES), "--frobnicate")
+    assert run.returncode == 2
+
+
+def test_outputs_replaced_atomically_leave_no_temporary_files(tmp_path: Path):
+    out = tmp_path / "out"
+    assert kg("build", str(EXAMPLES), "--out", str(out)).returncode == 0
+    assert kg("build", str(EXAMPLES), "--out", str(out)).returncode == 0
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
