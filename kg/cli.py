@@ -33,16 +33,24 @@ def build(
     no_store: Annotated[bool, typer.Option("--no-store", help="Skip the embedded Oxigraph store.")] = False,
     no_html: Annotated[bool, typer.Option("--no-html", help="Skip graph.html.")] = False,
     view_limit: Annotated[int, typer.Option(help="Most nodes drawn in graph.html.")] = 2000,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Processes for entity extraction.")] = 1,
+    no_extract: Annotated[bool, typer.Option("--no-extract", help="Tables, keywords and themes only: no entities from text.")] = False,
+    spacy_model: Annotated[str | None, typer.Option(help="An installed trained spaCy pipeline (name or path) whose ORG entities join the rules.")] = None,
+    gazetteer: Annotated[list[Path] | None, typer.Option(help="Gazetteer Turtle file (repeatable); default: the shipped UK and world gazetteers.")] = None,
+    overrides: Annotated[Path | None, typer.Option(help="CSV of forced/forbidden merges: action,name,other.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
-    """Build the knowledge graph of PATHS into OUT (graph.ttl, store/, graph.html, report.json).
+    """Build the knowledge graph of PATHS into OUT (graph.ttl, store/, graph.html, merges.csv, report.json).
 
     Exit status: 0 when every input was used, 1 when some were rejected (everything else is
     still built), 2 on a usage error.
     """
     from kg.pipeline import build as run_build
 
-    settings = Settings(write_store=not no_store, write_html=not no_html, view_limit=view_limit)
+    settings = Settings(
+        write_store=not no_store, write_html=not no_html, view_limit=view_limit, jobs=jobs, extract=not no_extract,
+        spacy_model=spacy_model, gazetteers=tuple(gazetteer) if gazetteer else None, overrides=overrides,
+    )
     show = not quiet and console.is_terminal
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=not show, transient=True) as bar:

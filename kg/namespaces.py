@@ -24,6 +24,8 @@ class FS(DefinedNamespace):
     Barrier: URIRef
     Barriers: URIRef
     Behavior: URIRef
+    BehaviorConcept: URIRef
+    BehaviorConcepts: URIRef
     Categories: URIRef
     Concern: URIRef
     Document: URIRef

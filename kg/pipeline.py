@@ -13,13 +13,18 @@ from kg.errors import InputError, UsageError
 from kg.fsutil import write_text_atomic
 from kg.ingest.markdown import iter_markdown_files, parse_document
 from kg.ingest.tabular import is_tabular, read_tabular
-from kg.rdf.build import build_graph, distinct_records
+from kg.rdf.build import assign_record_iris, build_graph, distinct_records
 from kg.rdf.store import write_store
 from kg.rdf.write import write_turtle
+from kg.extract.mentions import extract_mentions, table_terms, text_units
+from kg.extract.nlp import make_pipeline
+from kg.gazetteer import DEFAULT_GAZETTEERS, load_gazetteer
+from kg.rdf.links import LinkSettings, link_quads
+from kg.resolve import Overrides, Resolution, read_overrides, resolve_entities, write_merges
 from kg.settings import Settings
 from kg.types import BuildReport, BuiltGraph, InputOutcome, ParsedDoc, Problem, Record, SourceDoc
 
-__all__ = ["InputFile", "ReadResult", "build", "collect_documents", "discover_inputs", "read_inputs", "write_report"]
+__all__ = ["InputFile", "ReadResult", "build", "collect_documents", "discover_inputs", "extract_entities", "read_inputs", "write_report"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -139,6 +144,28 @@ def collect_documents(result: ReadResult) -> tuple[list[SourceDoc], list[Record]
     return list(docs.values()), records, [outcomes[o.file] for o in result.outcomes]
 
 
+def extract_entities(
+    docs: Sequence[SourceDoc], rows: Sequence[Record], iris: dict, settings: Settings, progress: Progress | None = None
+) -> tuple[Resolution, list]:
+    """Find, resolve and link entities: the spaCy pipeline over every text, then resolution.
+
+    Returns:
+        The resolution (entities, mentions, merge log) and its quads.
+    """
+    gazetteer = load_gazetteer(settings.gazetteers or DEFAULT_GAZETTEERS)
+    nlp = make_pipeline(gazetteer, table_terms(rows), settings.spacy_model)
+    units = text_units(docs, rows, iris)
+    if progress:
+        progress("extract", 0, len(units))
+    mentions = extract_mentions(units, nlp, jobs=settings.jobs)
+    if progress:
+        progress("extract", len(units), len(units))
+    overrides = read_overrides(settings.overrides) if settings.overrides else Overrides()
+    resolution = resolve_entities(mentions, gazetteer, overrides)
+    link_settings = LinkSettings(settings.barrier_coverage, settings.tech_issue_jaccard)
+    return resolution, link_quads(resolution, rows, iris, gazetteer, link_settings)
+
+
 def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), progress: Progress | None = None) -> BuildReport:
     """Build the knowledge graph of ``paths`` into the folder ``out``.
 
@@ -163,11 +190,20 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
         raise UsageError(f"no markdown or tabular files found in {', '.join(map(str, paths))}")
     result = read_inputs(inputs, progress)
     docs, records, outcomes = collect_documents(result)
+    rows = distinct_records(records)
+    iris = assign_record_iris(rows)
     lap("parse")
-    graph = build_graph(docs, records)
+    links: list = []
+    resolution = None
+    if settings.extract:
+        resolution, links = extract_entities(docs, rows, iris, settings, progress)
+        lap("extract")
+    graph = build_graph(docs, rows, iris, links)
     lap("graph")
     out.mkdir(parents=True, exist_ok=True)
     written = [write_turtle(graph, out / "graph.ttl")]
+    if resolution is not None:
+        written.append(write_merges(resolution, out / "merges.csv"))
     lap("write")
     if settings.write_store:
         written.append(write_store(graph, out / "store"))
@@ -181,7 +217,7 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
     report = BuildReport(
         inputs=tuple(sorted(outcomes, key=lambda o: o.file)),
         documents=counts.get("Document", 0),
-        records=len(distinct_records(records)),
+        records=len(rows),
         nodes=sum(counts.values()),
         triples=len({q.triple for q in graph.quads}),
         nodes_by_class=graph.node_counts,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = ["Settings"]
 
@@ -19,6 +20,10 @@ class Settings:
         view_limit: most nodes drawn in ``graph.html`` before it shows an overview.
         spacy_model: an installed trained spaCy pipeline to add to the rules, or ``None``.
         extract: find entities in text (off: tables, keywords and themes only).
+        gazetteers: Turtle gazetteers of organisations; ``None`` = the shipped UK and world ones.
+        overrides: CSV of forced/forbidden merges (``action,name,other``), or ``None``.
+        barrier_coverage: share of a barrier's content words a behavior must contain to address it.
+        tech_issue_jaccard: word overlap above which a technology and an issue are related.
     """
 
     jobs: int = 1
@@ -28,3 +33,7 @@ class Settings:
     view_limit: int = 2000
     spacy_model: str | None = None
     extract: bool = True
+    gazetteers: tuple[Path, ...] | None = None
+    overrides: Path | None = None
+    barrier_coverage: float = 0.6
+    tech_issue_jaccard: float = 0.2

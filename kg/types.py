@@ -26,6 +26,7 @@ __all__ = [
     "RecordKind",
     "Relation",
     "SourceDoc",
+    "TextUnit",
 ]
 
 
@@ -197,29 +198,52 @@ class ParsedDoc:
 
 
 @dataclass(frozen=True, slots=True)
+class TextUnit:
+    """One piece of a document's text that extraction reads.
+
+    Attributes:
+        doc_id: the document.
+        target: IRI of what holds the text: the document, or the record whose cell it is.
+        section: ``"title"``, ``"summary"``, ``"keyword"``, ``"theme"`` or a record column
+            (``"name"``, ``"description"``, ``"change"``, ``"ten_year"``, ``"driving_force"``).
+        text: the text exactly as the graph stores it, so offsets slice the stored literal.
+    """
+
+    doc_id: str
+    target: str
+    section: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Mention:
     """A span of a document's text that names an entity.
 
     Attributes:
         doc_id: the document.
-        section: ``"title"``, ``"summary"``, ``"keywords"`` or ``"<kind>:<line>:<column>"`` for a cell.
-        start, end: character offsets into that section's text; ``text[start:end] == surface``.
+        target: IRI of the document or record holding the text.
+        section: which text (see ``TextUnit.section``).
+        start, end: character offsets into that text; ``text[start:end] == surface``.
         surface: the exact text.
         kind: what was found.
-        source: which rule or model found it (``"gazetteer"``, ``"pattern"``, ``"acronym"``, ``"model"``…).
-        key: the entity key the extractor proposes (gazetteer id, or normalised name).
+        rule: which rule or model found it (``gazetteer``, ``org-pattern``, ``acronym``,
+            ``table-name``, ``barrier-cue``, ``model:<name>``).
+        key: the entity key the extractor proposes: a gazetteer IRI, or a normalised name.
         sentence: the sentence around it, for evidence.
+        sentence_start: offset of ``sentence`` in the same text.
     """
 
     doc_id: str
+    target: str
     section: str
     start: int
     end: int
     surface: str
     kind: EntityKind
-    source: str
+    rule: str
     key: str
     sentence: str = ""
+    sentence_start: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,18 +251,18 @@ class Entity:
     """One real-world thing, after resolution across the corpus.
 
     Attributes:
-        key: stable key the IRI is minted from.
+        iri: its IRI (a gazetteer's, or minted from its kind and key).
         kind: its kind.
         label: preferred label.
-        aliases: other labels seen or known.
-        same_as: external IRIs (a gazetteer's exact match).
+        aliases: other labels seen in text or known from a gazetteer.
+        gazetteer: whether a gazetteer describes it (its facts then come from there).
     """
 
-    key: str
+    iri: str
     kind: EntityKind
     label: str
     aliases: tuple[str, ...] = ()
-    same_as: tuple[str, ...] = ()
+    gazetteer: bool = False
 
 
 @dataclass(frozen=True, slots=True)

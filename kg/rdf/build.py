@@ -9,7 +9,7 @@ always serialises to the same bytes.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -119,18 +119,26 @@ def assign_record_iris(records: Sequence[Record]) -> dict[tuple, str]:
     return iris
 
 
-def build_graph(docs: Sequence[SourceDoc], records: Sequence[Record]) -> BuiltGraph:
+def build_graph(
+    docs: Sequence[SourceDoc],
+    records: Sequence[Record],
+    iris: Mapping[tuple, str] | None = None,
+    links: Sequence[ox.Quad] = (),
+) -> BuiltGraph:
     """Build the RDF graph of a corpus.
 
     Args:
         docs: one ``SourceDoc`` per document id (tabular-only documents included).
         records: every row; repeated rows are merged (see ``distinct_records``).
+        iris: the rows' IRIs when the caller already minted them (``assign_record_iris``).
+        links: quads for entities, mentions and links (``kg.rdf.links.link_quads``), appended.
 
     Returns:
         The quads, grouped by subject in a stable order, and typed-node counts.
     """
     rows = distinct_records(records)
-    iris = assign_record_iris(rows)
+    if iris is None:
+        iris = assign_record_iris(rows)
     rows.sort(key=lambda r: (r.doc_id, _KIND_ORDER[r.kind], iris[r.content_key()]))
     rows_by_doc: dict[str, list[Record]] = defaultdict(list)
     for record in rows:
@@ -166,6 +174,9 @@ def build_graph(docs: Sequence[SourceDoc], records: Sequence[Record]) -> BuiltGr
         quads.append(ox.Quad(node, _LABEL, _lit(cited[doc_id]), vocab))
         quads.append(ox.Quad(node, _term(FS.documentId), _lit(doc_id), vocab))
         counts["Document"] += 1
+    quads.extend(links)
+    link_types = Counter(str(q.object.value).rsplit("#", 1)[1] for q in links if q.predicate == _TYPE and q.object.value.startswith(str(FS._NS)))
+    counts.update(link_types)
     return BuiltGraph(quads=tuple(quads), node_counts=tuple(sorted(counts.items())))
 
 

@@ -1,0 +1,193 @@
+"""Read every text unit with the pipeline and turn its spans into ``Mention``s.
+
+spaCy stays inside ``kg.extract``: what leaves this module are plain ``Mention`` values whose
+offsets slice the exact text the graph stores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from kg.extract.acronyms import find_acronym_definitions
+from kg.extract.nlp import TableTerm, lemma_key, table_term_ok
+from kg.iri import document_iri
+from kg.types import EntityKind, Mention, Record, RecordKind, SourceDoc, TextUnit
+
+__all__ = ["RECORD_SECTIONS", "extract_mentions", "table_terms", "text_units"]
+
+RECORD_SECTIONS = ("name", "description", "change", "ten_year", "driving_force")
+_LABEL_KIND = {
+    "GOV": EntityKind.GOVERNMENT_BODY,
+    "ORG": EntityKind.ORGANIZATION,
+    "TECH": EntityKind.TECHNOLOGY,
+    "BEHAV": EntityKind.BEHAVIOR,
+    "BARRIER": EntityKind.BARRIER,
+}
+_TERM_LABEL = {RecordKind.TECHNOLOGY: "TECH", RecordKind.BEHAVIOR: "BEHAV"}
+
+
+def text_units(docs: Sequence[SourceDoc], rows: Sequence[Record], iris: Mapping[tuple, str]) -> list[TextUnit]:
+    """Every text extraction reads: titles, summaries, keywords, themes and record cells.
+
+    ``## Closest`` titles are left out: they name other documents, not this one's content.
+    """
+    units: list[TextUnit] = []
+    for doc in docs:
+        target = document_iri(doc.doc_id)
+        if doc.title:
+            units.append(TextUnit(doc.doc_id, target, "title", doc.title))
+        if doc.summary:
+            units.append(TextUnit(doc.doc_id, target, "summary", doc.summary))
+        for section, labels in (("keyword", doc.keywords), ("theme", doc.themes)):
+            for label in labels:
+                units.append(TextUnit(doc.doc_id, target, section, label))
+    for record in rows:
+        target = iris[record.content_key()]
+        for section in RECORD_SECTIONS:
+            value = getattr(record, section)
+            if value:
+                units.append(TextUnit(record.doc_id, target, section, value))
+    return units
+
+
+def table_terms(rows: Iterable[Record]) -> list[TableTerm]:
+    """Technology and behavior names, one term per spelling, to be found in any text."""
+    seen: dict[tuple[str, str], TableTerm] = {}
+    for record in rows:
+        label = _TERM_LABEL.get(record.kind)
+        if label is None or not record.name or not table_term_ok(record.name):
+            continue
+        key = lemma_key(record.name)
+        if key:
+            seen.setdefault((label, record.name.lower()), TableTerm(record.name, label, key))
+    return [seen[k] for k in sorted(seen)]
+
+
+def extract_mentions(units: Sequence[TextUnit], nlp: Language, *, jobs: int = 1, batch_size: int = 256) -> list[Mention]:
+    """Find entity mentions in every unit.
+
+    Acronyms defined anywhere in the corpus (``Long Form (LF)``) are then found wherever else
+    they appear, with the exact case, as mentions of the long form's entity.
+    """
+    mentions: list[Mention] = []
+    definitions: dict[str, Counter[tuple[str, EntityKind]]] = defaultdict(Counter)
+    model = nlp.meta.get("kg_model", "")
+    texts = (unit.text for unit in units)
+    pipe = nlp.pipe(texts, batch_size=batch_size, n_process=jobs) if jobs > 1 else nlp.pipe(texts, batch_size=batch_size)
+    for unit, doc in zip(units, pipe):
+        found = list(_doc_mentions(unit, doc, model))
+        mentions.extend(found)
+        for definition in find_acronym_definitions(unit.text):
+            long_mentions = [m for m in found if m.start <= definition.long_start and m.end >= definition.long_end - 1
+                             and m.kind in (EntityKind.GOVERNMENT_BODY, EntityKind.ORGANIZATION, EntityKind.TECHNOLOGY)]
+            if long_mentions:
+                definitions[definition.short][(long_mentions[0].key, long_mentions[0].kind)] += 1
+    mentions = _corroborate_title_case(units, mentions)
+    mentions.extend(_acronym_mentions(units, definitions))
+    mentions.sort(key=lambda m: (m.doc_id, m.target, m.section, m.start, m.end, m.kind))
+    return _drop_overlaps(mentions)
+
+
+# Headline-style fields: capitals there do not mark names ("Erosion of Public Trust").
+_HEADLINE_SECTIONS = frozenset({"title", "name", "keyword", "theme"})
+
+
+def _corroborate_title_case(units: Sequence[TextUnit], mentions: list[Mention]) -> list[Mention]:
+    """Keep a name the head-word rule found in headline-style text (titles, table names) only
+    when the rule also found it in ordinary prose somewhere in the corpus."""
+    prose = {m.key.casefold() for m in mentions if m.rule == "org-pattern" and m.section not in _HEADLINE_SECTIONS}
+    return [m for m in mentions if m.rule != "org-pattern" or m.section not in _HEADLINE_SECTIONS or m.key.casefold() in prose]
+
+
+def _sentence(span: Span) -> tuple[str, int]:
+    sent = span.sent
+    return sent.text, sent.start_char
+
+
+def _doc_mentions(unit: TextUnit, doc: Doc, model: str) -> Iterator[Mention]:
+    ents = list(doc.ents)
+    covered = set()
+    for ent in ents:
+        kind = _LABEL_KIND.get(ent.label_)
+        if ent.label_ == "ORG" and ent.ent_id_ == "" and model:
+            kind, rule, key = EntityKind.ORGANIZATION, f"model:{model}", ent.text
+        elif kind is None:
+            continue
+        elif kind in (EntityKind.TECHNOLOGY, EntityKind.BEHAVIOR):
+            rule = "table-name" if unit.section == "name" else "table-term"
+            key = ent.ent_id_
+        else:
+            rule, key = "gazetteer", ent.ent_id_
+        covered.update(range(ent.start_char, ent.end_char))
+        sentence, offset = _sentence(ent)
+        yield Mention(unit.doc_id, unit.target, unit.section, ent.start_char, ent.end_char, ent.text, kind, rule, key, sentence, offset)
+    for span in doc.spans.get("org_rule", ()):
+        if any(i in covered for i in range(span.start_char, span.end_char)):
+            continue
+        kind = EntityKind.GOVERNMENT_BODY if span.label_ == "GOV" else EntityKind.ORGANIZATION
+        key = span.id_ or span.text
+        sentence, offset = _sentence(span)
+        yield Mention(unit.doc_id, unit.target, unit.section, span.start_char, span.end_char, span.text, kind, "org-pattern", key, sentence, offset)
+    for span in _longest(doc.spans.get("barriers", ())):
+        key = lemma_key(span.text)
+        if not key:
+            continue
+        sentence, offset = _sentence(span)
+        yield Mention(unit.doc_id, unit.target, unit.section, span.start_char, span.end_char, span.text,
+                      EntityKind.BARRIER, "barrier-cue", key, sentence, offset)
+
+
+def _longest(spans: Iterable[Span]) -> list[Span]:
+    """Overlapping barrier phrases: keep the longest (``lack of skilled staff`` over ``lack of skilled``)."""
+    chosen: list[Span] = []
+    taken: set[int] = set()
+    for span in sorted(spans, key=lambda s: (-(s.end - s.start), s.start)):
+        if not any(i in taken for i in range(span.start, span.end)):
+            chosen.append(span)
+            taken.update(range(span.start, span.end))
+    return sorted(chosen, key=lambda s: s.start)
+
+
+def _acronym_mentions(units: Sequence[TextUnit], definitions: Mapping[str, Counter[tuple[str, EntityKind]]]) -> Iterator[Mention]:
+    table: dict[str, tuple[str, EntityKind]] = {}
+    for short, longs in definitions.items():
+        # An acronym defined with two different long forms in the corpus is ambiguous: skip it.
+        if len(longs) == 1:
+            table[short] = next(iter(longs))
+    if not table:
+        return
+    pattern = re.compile(r"(?<![\w.])(" + "|".join(re.escape(s) for s in sorted(table, key=len, reverse=True)) + r")(?![\w])")
+    for unit in units:
+        for match in pattern.finditer(unit.text):
+            short = match.group(1)
+            key, kind = table[short]
+            sentence_start = max(unit.text.rfind(". ", 0, match.start()) + 2, 0) if ". " in unit.text[: match.start()] else 0
+            sentence_end = unit.text.find(". ", match.end())
+            sentence = unit.text[sentence_start: sentence_end + 1 if sentence_end >= 0 else len(unit.text)]
+            yield Mention(unit.doc_id, unit.target, unit.section, match.start(), match.end(), short, kind,
+                          "acronym", key, sentence, sentence_start)
+
+
+def _drop_overlaps(mentions: list[Mention]) -> list[Mention]:
+    """Within one text, an organisation span wins over anything it overlaps; ties go to the longer."""
+    rank = {EntityKind.GOVERNMENT_BODY: 0, EntityKind.ORGANIZATION: 0, EntityKind.TECHNOLOGY: 1, EntityKind.BEHAVIOR: 1, EntityKind.BARRIER: 2}
+    kept: list[Mention] = []
+    by_text: dict[tuple[str, str], list[Mention]] = defaultdict(list)
+    for mention in mentions:
+        by_text[(mention.target, mention.section)].append(mention)
+    for key in sorted(by_text):
+        group = sorted(by_text[key], key=lambda m: (rank.get(m.kind, 3), -(m.end - m.start), m.start))
+        taken: list[Mention] = []
+        for mention in group:
+            clash = [t for t in taken if t.start < mention.end and mention.start < t.end]
+            # Barriers may sit inside a technology phrase; organisations never overlap anything.
+            if clash and not (mention.kind is EntityKind.BARRIER and all(t.kind is not EntityKind.BARRIER and rank[t.kind] == 1 for t in clash)):
+                continue
+            taken.append(mention)
+        kept.extend(sorted(taken, key=lambda m: (m.start, m.end)))
+    return kept

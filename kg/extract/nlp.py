@@ -1,0 +1,185 @@
+"""Make the spaCy pipeline: a blank English pipeline plus rules built from data.
+
+No trained model is needed. Components, in order:
+
+* ``sentencizer``, then ``kg_cell_breaks`` (a blank line always ends a sentence);
+* ``lemmatizer`` in lookup mode (tables from spacy-lookups-data, installed with the package);
+* ``entity_ruler``: gazetteer names (label ``GOV``/``ORG``, id = the organisation's IRI) and
+  names from the corpus's Technologies and Behaviors tables (``TECH``/``BEHAV``, id = key);
+* ``kg_org_rule``: head-word names (``Department for …``) into ``doc.spans["org_rule"]``;
+* ``span_ruler`` for obstacle phrases into ``doc.spans["barriers"]``.
+
+A trained pipeline the user installed can be added with ``spacy_model``: its ``ORG``
+entities then join as mentions marked ``model:<name>``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from kg.errors import UsageError
+from kg.extract import orgs as _orgs  # noqa: F401  (registers kg_org_rule)
+from kg.gazetteer import Gazetteer
+
+__all__ = ["TableTerm", "barrier_patterns", "lemma_key", "make_pipeline", "table_term_ok"]
+
+_WORD = re.compile(r"[\w][\w.&'’-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class TableTerm:
+    """A name from a Technologies or Behaviors table, to be found in every document's text.
+
+    Attributes:
+        text: the name as written.
+        label: ``TECH`` or ``BEHAV``.
+        key: its normalised key (see ``lemma_key``).
+    """
+
+    text: str
+    label: str
+    key: str
+
+
+@Language.component("kg_cell_breaks")
+def cell_breaks(doc: Doc) -> Doc:
+    """Start a sentence after a blank line, so texts joined by blank lines never share one."""
+    for token in doc[:-1]:
+        if token.is_space and "\n" in token.text:
+            doc[token.i + 1].is_sent_start = True
+    return doc
+
+
+@cache
+def _lemmas():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    return nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+
+
+def lemma_key(text: str) -> str:
+    """Case-folded, word-by-word lookup lemma: the key under which spellings of one name meet.
+
+    >>> lemma_key("Legacy Systems")
+    'legacy system'
+    >>> lemma_key("the skills gaps")
+    'skill gap'
+    """
+    table = _lemmas()
+    words = [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+    while words and words[0] in ("the", "a", "an"):
+        words = words[1:]
+    return " ".join(_singular(table, w) for w in words)
+
+
+def _singular(table, word: str) -> str:
+    # Only plurals are folded: the lookup table also maps "ai" to "have" and "data" to
+    # "datum", and turning "funding" into "fund" would merge different barriers.
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word.isalpha():
+        lemma = table.get(word, word)
+        return lemma if len(lemma) < len(word) else word
+    return word
+
+
+def _data(name: str) -> dict:
+    return json.loads((resources.files("kg.extract") / "data" / name).read_text(encoding="utf-8"))
+
+
+def barrier_patterns() -> list[dict]:
+    """Token patterns for obstacle phrases, built from ``data/barrier_cues.json``."""
+    cues = _data("barrier_cues.json")
+    generic = sorted(set(cues["generic_words"]))
+    content = {"IS_ALPHA": True, "IS_STOP": False, "LOWER": {"NOT_IN": generic}}
+    patterns: list[dict] = []
+    for n in (1, 2, 3):
+        patterns.append({"label": "BARRIER", "pattern": [dict(content)] * n + [{"LOWER": {"IN": cues["cue_nouns"]}}]})
+        for cue in cues["cues_with_object"]:
+            head = [{"LOWER": word} for word in cue.split()]
+            patterns.append({"label": "BARRIER", "pattern": head + [dict(content)] * n})
+    return patterns
+
+
+_GENERIC_TERMS = frozenset({"ai", "data", "technology", "technologies", "innovation", "platform", "platforms", "tools",
+                            "systems", "system", "software", "internet", "network", "networks", "automation", "digital"})
+
+
+def table_term_ok(name: str) -> bool:
+    """Whether a table name is specific enough to look for in other documents' text.
+
+    >>> table_term_ok("Large Language Models"), table_term_ok("AI"), table_term_ok("Blockchain")
+    (True, False, True)
+    """
+    words = name.split()
+    if not 1 <= len(words) <= 5 or len(name) > 60:
+        return False
+    if len(words) == 1:
+        return len(name) >= 4 and name.lower() not in _GENERIC_TERMS and name[0].isupper()
+    return True
+
+
+def make_pipeline(gazetteer: Gazetteer, terms: Sequence[TableTerm] = (), spacy_model: str | None = None) -> Language:
+    """Build the extraction pipeline.
+
+    Args:
+        gazetteer: organisations to find by name.
+        terms: table names to find in text.
+        spacy_model: an installed trained pipeline (name or path) whose ``ner`` is added.
+
+    Raises:
+        UsageError: ``spacy_model`` is not installed.
+    """
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("kg_cell_breaks")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
+    nlp.add_pipe("kg_org_rule")
+    nlp.add_pipe("span_ruler", name="barrier_ruler", config={"spans_key": "barriers"})
+    # initialize() loads the lemma tables; it would also reset a sourced model's weights and
+    # clear the rulers' patterns, so both are added after it.
+    nlp.initialize()
+    if spacy_model:
+        try:
+            trained = spacy.load(spacy_model, exclude=["lemmatizer"])
+        except OSError as exc:
+            raise UsageError(
+                f"spaCy pipeline {spacy_model!r} is not installed; install it yourself from the spaCy releases "
+                "(official models are not on PyPI), or leave --spacy-model out"
+            ) from exc
+        if "ner" not in trained.pipe_names:
+            raise UsageError(f"spaCy pipeline {spacy_model!r} has no 'ner' component; available: {', '.join(trained.pipe_names)}")
+        # The rules run after the model and overwrite its entities where they overlap.
+        nlp.add_pipe("ner", source=trained, name="model_ner", before="entity_ruler")
+    nlp.get_pipe("entity_ruler").add_patterns(list(_ruler_patterns(nlp, gazetteer, terms)))
+    nlp.get_pipe("barrier_ruler").add_patterns(barrier_patterns())
+    nlp.meta["kg_model"] = spacy_model or ""
+    return nlp
+
+
+def _ruler_patterns(nlp: Language, gazetteer: Gazetteer, terms: Iterable[TableTerm]) -> Iterable[dict]:
+    for entry in gazetteer.entries:
+        label = "GOV" if entry.is_government else "ORG"
+        for alias in entry.aliases:
+            words = alias.split()
+            if len(words) == 1 and (len(alias) <= 4 or alias.isupper()):
+                # Short names and acronyms are matched with their exact case ("ICE", not "ice").
+                yield {"label": label, "pattern": [{"ORTH": t.text} for t in nlp.make_doc(alias)], "id": entry.iri}
+            else:
+                yield {"label": label, "pattern": alias, "id": entry.iri}
+        for alias in entry.case_sensitive_aliases:
+            yield {"label": label, "pattern": [{"ORTH": t.text} for t in nlp.make_doc(alias)], "id": entry.iri}
+    for term in terms:
+        if len(term.text.split()) == 1:
+            yield {"label": term.label, "pattern": [{"ORTH": t.text} for t in nlp.make_doc(term.text)], "id": term.key}
+        else:
+            yield {"label": term.label, "pattern": term.text, "id": term.key}
