@@ -15,6 +15,7 @@ from spacy.tokens import Doc, Span
 
 from kg.extract.acronyms import find_acronym_definitions
 from kg.extract.nlp import TableTerm, lemma_key, table_term_ok
+from kg.gazetteer import is_common_word
 from kg.iri import document_iri
 from kg.types import EntityKind, Mention, Record, RecordKind, SourceDoc, TextUnit
 
@@ -72,14 +73,29 @@ def extract_mentions(units: Sequence[TextUnit], nlp: Language, *, jobs: int = 1,
     """Find entity mentions in every unit.
 
     Acronyms defined anywhere in the corpus (``Long Form (LF)``) are then found wherever else
-    they appear, with the exact case, as mentions of the long form's entity.
+    they appear, with the exact case, as mentions of the long form's entity. With ``jobs`` > 1
+    the units are split among forked worker processes that inherit the pipeline (spaCy's own
+    ``n_process`` pickles it for each worker, which costs more than it saves here); the result
+    is the same as with one process.
     """
+    if jobs > 1 and len(units) >= 4 * batch_size:
+        mentions, definitions = _scan_parallel(units, nlp, jobs, batch_size)
+    else:
+        mentions, definitions = _scan(units, nlp, batch_size)
+    mentions = _corroborate_title_case(units, mentions)
+    mentions.extend(_acronym_mentions(units, definitions))
+    mentions.sort(key=lambda m: (m.doc_id, m.target, m.section, m.start, m.end, m.kind))
+    return _drop_overlaps(mentions)
+
+
+_Definitions = dict[str, Counter]
+
+
+def _scan(units: Sequence[TextUnit], nlp: Language, batch_size: int) -> tuple[list[Mention], _Definitions]:
     mentions: list[Mention] = []
-    definitions: dict[str, Counter[tuple[str, EntityKind]]] = defaultdict(Counter)
+    definitions: _Definitions = defaultdict(Counter)
     model = nlp.meta.get("kg_model", "")
-    texts = (unit.text for unit in units)
-    pipe = nlp.pipe(texts, batch_size=batch_size, n_process=jobs) if jobs > 1 else nlp.pipe(texts, batch_size=batch_size)
-    for unit, doc in zip(units, pipe):
+    for unit, doc in zip(units, nlp.pipe((unit.text for unit in units), batch_size=batch_size)):
         found = list(_doc_mentions(unit, doc, model))
         mentions.extend(found)
         for definition in find_acronym_definitions(unit.text):
@@ -87,10 +103,37 @@ def extract_mentions(units: Sequence[TextUnit], nlp: Language, *, jobs: int = 1,
                              and m.kind in (EntityKind.GOVERNMENT_BODY, EntityKind.ORGANIZATION, EntityKind.TECHNOLOGY)]
             if long_mentions:
                 definitions[definition.short][(long_mentions[0].key, long_mentions[0].kind)] += 1
-    mentions = _corroborate_title_case(units, mentions)
-    mentions.extend(_acronym_mentions(units, definitions))
-    mentions.sort(key=lambda m: (m.doc_id, m.target, m.section, m.start, m.end, m.kind))
-    return _drop_overlaps(mentions)
+    return mentions, definitions
+
+
+_WORKER_NLP: Language | None = None
+
+
+def _scan_chunk(args: tuple[Sequence[TextUnit], int]) -> tuple[list[Mention], _Definitions]:
+    units, batch_size = args
+    assert _WORKER_NLP is not None
+    return _scan(units, _WORKER_NLP, batch_size)
+
+
+def _scan_parallel(units: Sequence[TextUnit], nlp: Language, jobs: int, batch_size: int) -> tuple[list[Mention], _Definitions]:
+    import multiprocessing
+
+    global _WORKER_NLP
+    _WORKER_NLP = nlp
+    size = max(batch_size, -(-len(units) // (jobs * 4)))
+    chunks = [(units[i:i + size], batch_size) for i in range(0, len(units), size)]
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            results = pool.map(_scan_chunk, chunks)
+    finally:
+        _WORKER_NLP = None
+    mentions: list[Mention] = []
+    definitions: _Definitions = defaultdict(Counter)
+    for found, defs in results:
+        mentions.extend(found)
+        for short, counts in defs.items():
+            definitions[short].update(counts)
+    return mentions, definitions
 
 
 # Headline-style fields: capitals there do not mark names ("Erosion of Public Trust").
@@ -98,10 +141,21 @@ _HEADLINE_SECTIONS = frozenset({"title", "name", "keyword", "theme"})
 
 
 def _corroborate_title_case(units: Sequence[TextUnit], mentions: list[Mention]) -> list[Mention]:
-    """Keep a name the head-word rule found in headline-style text (titles, table names) only
-    when the rule also found it in ordinary prose somewhere in the corpus."""
+    """In headline-style text (titles, table names) capitals prove nothing, so keep there
+    a name the head-word rule found only when it also found it in prose somewhere in the
+    corpus, and a one-word gazetteer name that is also a common word ("Visa", "Apple") only
+    when the same document names that organisation in prose."""
     prose = {m.key.casefold() for m in mentions if m.rule == "org-pattern" and m.section not in _HEADLINE_SECTIONS}
-    return [m for m in mentions if m.rule != "org-pattern" or m.section not in _HEADLINE_SECTIONS or m.key.casefold() in prose]
+    prose_in_doc = {(m.doc_id, m.key) for m in mentions if m.section not in _HEADLINE_SECTIONS}
+    kept = []
+    for m in mentions:
+        if m.section in _HEADLINE_SECTIONS:
+            if m.rule == "org-pattern" and m.key.casefold() not in prose:
+                continue
+            if m.rule == "gazetteer" and " " not in m.surface and is_common_word(m.surface) and (m.doc_id, m.key) not in prose_in_doc:
+                continue
+        kept.append(m)
+    return kept
 
 
 def _sentence(span: Span) -> tuple[str, int]:
@@ -153,7 +207,7 @@ def _longest(spans: Iterable[Span]) -> list[Span]:
     return sorted(chosen, key=lambda s: s.start)
 
 
-def _acronym_mentions(units: Sequence[TextUnit], definitions: Mapping[str, Counter[tuple[str, EntityKind]]]) -> Iterator[Mention]:
+def _acronym_mentions(units: Sequence[TextUnit], definitions: _Definitions) -> Iterator[Mention]:
     table: dict[str, tuple[str, EntityKind]] = {}
     for short, longs in definitions.items():
         # An acronym defined with two different long forms in the corpus is ambiguous: skip it.

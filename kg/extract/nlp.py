@@ -28,7 +28,7 @@ from spacy.tokens import Doc
 
 from kg.errors import UsageError
 from kg.extract import orgs as _orgs  # noqa: F401  (registers kg_org_rule)
-from kg.gazetteer import Gazetteer
+from kg.gazetteer import Gazetteer, is_common_word
 
 __all__ = ["TableTerm", "barrier_patterns", "lemma_key", "make_pipeline", "table_term_ok"]
 
@@ -166,18 +166,36 @@ def make_pipeline(gazetteer: Gazetteer, terms: Sequence[TableTerm] = (), spacy_m
     return nlp
 
 
+def _alias_variants(alias: str) -> list[str]:
+    """The spellings text uses for one alias: both apostrophes; ``Trump's administration``."""
+    variants = {alias, alias.replace("'", "’"), alias.replace("’", "'")}
+    words = alias.split()
+    if len(words) == 2 and words[1].lower() in ("administration", "government"):
+        variants |= {f"{words[0]}'s {words[1]}", f"{words[0]}’s {words[1]}"}
+    return sorted(variants)
+
+
+def _exact_case(alias: str) -> bool:
+    """Match with exact case when every word of the alias is also a common English word
+    ("Apple", "Open AI", "Cabinet Office"), or when it is short or all capitals ("ICE")."""
+    words = alias.split()
+    if len(words) == 1 and (len(alias) <= 4 or alias.isupper()):
+        return True
+    return all(is_common_word(w) for w in words)
+
+
 def _ruler_patterns(nlp: Language, gazetteer: Gazetteer, terms: Iterable[TableTerm]) -> Iterable[dict]:
     for entry in gazetteer.entries:
         label = "GOV" if entry.is_government else "ORG"
         for alias in entry.aliases:
-            words = alias.split()
-            if len(words) == 1 and (len(alias) <= 4 or alias.isupper()):
-                # Short names and acronyms are matched with their exact case ("ICE", not "ice").
-                yield {"label": label, "pattern": [{"ORTH": t.text} for t in nlp.make_doc(alias)], "id": entry.iri}
-            else:
-                yield {"label": label, "pattern": alias, "id": entry.iri}
+            for variant in _alias_variants(alias):
+                if _exact_case(variant):
+                    yield {"label": label, "pattern": [{"ORTH": t.text} for t in nlp.make_doc(variant)], "id": entry.iri}
+                else:
+                    yield {"label": label, "pattern": variant, "id": entry.iri}
         for alias in entry.case_sensitive_aliases:
-            yield {"label": label, "pattern": [{"ORTH": t.text} for t in nlp.make_doc(alias)], "id": entry.iri}
+            for variant in _alias_variants(alias):
+                yield {"label": label, "pattern": [{"ORTH": t.text} for t in nlp.make_doc(variant)], "id": entry.iri}
     for term in terms:
         if len(term.text.split()) == 1:
             yield {"label": term.label, "pattern": [{"ORTH": t.text} for t in nlp.make_doc(term.text)], "id": term.key}

@@ -165,6 +165,10 @@ def _grow(doc: Doc, head: int, rules: OrgRules, *, suffix: bool = False, floor: 
             end += 1
         end = _grow_right(doc, end, rules)
     span = doc[start:end]
+    # A capitalised word right after means a longer name we cannot bound ("Eielson Air Force Base").
+    if end < len(doc) and _capitalised(doc[end].text) and not doc[end].is_punct and not _acronym(doc[end].text) \
+            and doc[end].text not in rules.not_name_words:
+        return None
     words = [t.text for t in span if not t.is_punct]
     if len(words) < 2 and not (suffix and len(words) >= 1):
         return None
