@@ -36,9 +36,12 @@ def write_store(graph: BuiltGraph, path: Path, *, extra_turtle: tuple[Path, ...]
 
 def open_store(path: Path, *, read_only: bool = True) -> ox.Store:
     """Open the store of a build folder (``DIR`` or ``DIR/store``)."""
+    from kg.errors import UsageError
+
     folder = path / "store" if (path / "store").is_dir() else path
     if not folder.is_dir():
-        from kg.errors import UsageError
-
         raise UsageError(f"{path}: no store here; run 'kg build … --out {path}' first")
-    return ox.Store.read_only(str(folder)) if read_only else ox.Store(str(folder))
+    try:
+        return ox.Store.read_only(str(folder)) if read_only else ox.Store(str(folder))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{folder}: not an Oxigraph store ({exc}); run 'kg build … --out {path}' first") from exc
