@@ -7,6 +7,7 @@ offsets slice the exact text the graph stores.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
@@ -91,18 +92,42 @@ def extract_mentions(units: Sequence[TextUnit], nlp: Language, *, jobs: int = 1,
 _Definitions = dict[str, Counter]
 
 
+_JOIN = "\n\n"
+
+
+def _batches(units: Sequence[TextUnit]) -> Iterator[tuple[str, list[tuple[TextUnit, int]]]]:
+    """One text per holder: a record's cells (or a document's keywords) joined by blank lines,
+    with each unit's offset in it; one spaCy doc per record instead of one per cell."""
+    i = 0
+    while i < len(units):
+        j = i + 1
+        while j < len(units) and units[j].target == units[i].target and units[j].section not in ("title", "summary"):
+            j += 1
+        if units[i].section in ("title", "summary"):
+            j = i + 1
+        parts, offset = [], 0
+        for unit in units[i:j]:
+            parts.append((unit, offset))
+            offset += len(unit.text) + len(_JOIN)
+        yield _JOIN.join(u.text for u in units[i:j]), parts
+        i = j
+
+
 def _scan(units: Sequence[TextUnit], nlp: Language, batch_size: int) -> tuple[list[Mention], _Definitions]:
     mentions: list[Mention] = []
     definitions: _Definitions = defaultdict(Counter)
     model = nlp.meta.get("kg_model", "")
-    for unit, doc in zip(units, nlp.pipe((unit.text for unit in units), batch_size=batch_size)):
-        found = list(_doc_mentions(unit, doc, model))
+    batches = list(_batches(units))
+    for (_, parts), doc in zip(batches, nlp.pipe((text for text, _ in batches), batch_size=batch_size)):
+        found = list(_doc_mentions(parts, doc, model))
         mentions.extend(found)
-        for definition in find_acronym_definitions(unit.text):
-            long_mentions = [m for m in found if m.start <= definition.long_start and m.end >= definition.long_end - 1
-                             and m.kind in (EntityKind.GOVERNMENT_BODY, EntityKind.ORGANIZATION, EntityKind.TECHNOLOGY)]
-            if long_mentions:
-                definitions[definition.short][(long_mentions[0].key, long_mentions[0].kind)] += 1
+        for unit, _ in parts:
+            for definition in find_acronym_definitions(unit.text):
+                long_mentions = [m for m in found if m.target == unit.target and m.section == unit.section
+                                 and m.start <= definition.long_start and m.end >= definition.long_end - 1
+                                 and m.kind in (EntityKind.GOVERNMENT_BODY, EntityKind.ORGANIZATION, EntityKind.TECHNOLOGY)]
+                if long_mentions:
+                    definitions[definition.short][(long_mentions[0].key, long_mentions[0].kind)] += 1
     return mentions, definitions
 
 
@@ -158,42 +183,39 @@ def _corroborate_title_case(units: Sequence[TextUnit], mentions: list[Mention]) 
     return kept
 
 
-def _sentence(span: Span) -> tuple[str, int]:
-    sent = span.sent
-    return sent.text, sent.start_char
+def _doc_mentions(parts: Sequence[tuple[TextUnit, int]], doc: Doc, model: str) -> Iterator[Mention]:
+    starts = [offset for _, offset in parts]
 
+    def mention(span: Span, kind: EntityKind, rule: str, key: str) -> Mention:
+        unit, offset = parts[bisect_right(starts, span.start_char) - 1]
+        if rule == "table":
+            rule = "table-name" if unit.section == "name" else "table-term"
+        sent = span.sent
+        return Mention(unit.doc_id, unit.target, unit.section, span.start_char - offset, span.end_char - offset, span.text,
+                       kind, rule, key, sent.text, sent.start_char - offset)
 
-def _doc_mentions(unit: TextUnit, doc: Doc, model: str) -> Iterator[Mention]:
-    ents = list(doc.ents)
     covered = set()
-    for ent in ents:
+    for ent in doc.ents:
         kind = _LABEL_KIND.get(ent.label_)
-        if ent.label_ == "ORG" and ent.ent_id_ == "" and model:
+        if ent.label_ == "ORG" and ent.id_ == "" and model:
             kind, rule, key = EntityKind.ORGANIZATION, f"model:{model}", ent.text
         elif kind is None:
             continue
         elif kind in (EntityKind.TECHNOLOGY, EntityKind.BEHAVIOR):
-            rule = "table-name" if unit.section == "name" else "table-term"
-            key = ent.ent_id_
+            rule, key = "table", ent.id_
         else:
-            rule, key = "gazetteer", ent.ent_id_
+            rule, key = "gazetteer", ent.id_
         covered.update(range(ent.start_char, ent.end_char))
-        sentence, offset = _sentence(ent)
-        yield Mention(unit.doc_id, unit.target, unit.section, ent.start_char, ent.end_char, ent.text, kind, rule, key, sentence, offset)
+        yield mention(ent, kind, rule, key)
     for span in doc.spans.get("org_rule", ()):
         if any(i in covered for i in range(span.start_char, span.end_char)):
             continue
         kind = EntityKind.GOVERNMENT_BODY if span.label_ == "GOV" else EntityKind.ORGANIZATION
-        key = span.id_ or span.text
-        sentence, offset = _sentence(span)
-        yield Mention(unit.doc_id, unit.target, unit.section, span.start_char, span.end_char, span.text, kind, "org-pattern", key, sentence, offset)
+        yield mention(span, kind, "org-pattern", span.id_ or span.text)
     for span in _longest(doc.spans.get("barriers", ())):
         key = lemma_key(span.text)
-        if not key:
-            continue
-        sentence, offset = _sentence(span)
-        yield Mention(unit.doc_id, unit.target, unit.section, span.start_char, span.end_char, span.text,
-                      EntityKind.BARRIER, "barrier-cue", key, sentence, offset)
+        if key:
+            yield mention(span, EntityKind.BARRIER, "barrier-cue", key)
 
 
 def _longest(spans: Iterable[Span]) -> list[Span]:

@@ -4,8 +4,9 @@ No trained model is needed. Components, in order:
 
 * ``sentencizer``, then ``kg_cell_breaks`` (a blank line always ends a sentence);
 * ``lemmatizer`` in lookup mode (tables from spacy-lookups-data, installed with the package);
-* ``entity_ruler``: gazetteer names (label ``GOV``/``ORG``, id = the organisation's IRI) and
-  names from the corpus's Technologies and Behaviors tables (``TECH``/``BEHAV``, id = key);
+* ``kg_phrase_ruler``: gazetteer names (label ``GOV``/``ORG``, id = the organisation's IRI) and
+  names from the corpus's Technologies and Behaviors tables (``TECH``/``BEHAV``, id = key),
+  each matched case-insensitively or, for short and common-word names, with exact case;
 * ``kg_org_rule``: head-word names (``Department for …``) into ``doc.spans["org_rule"]``;
 * ``span_ruler`` for obstacle phrases into ``doc.spans["barriers"]``.
 
@@ -28,6 +29,7 @@ from spacy.tokens import Doc
 
 from kg.errors import UsageError
 from kg.extract import orgs as _orgs  # noqa: F401  (registers kg_org_rule)
+from kg.extract import phrases as _phrases  # noqa: F401  (registers kg_phrase_ruler)
 from kg.gazetteer import Gazetteer, is_common_word
 
 __all__ = ["TableTerm", "barrier_patterns", "lemma_key", "make_pipeline", "table_term_ok"]
@@ -53,6 +55,8 @@ class TableTerm:
 @Language.component("kg_cell_breaks")
 def cell_breaks(doc: Doc) -> Doc:
     """Start a sentence after a blank line, so texts joined by blank lines never share one."""
+    if "\n" not in doc.text:
+        return doc
     for token in doc[:-1]:
         if token.is_space and "\n" in token.text:
             doc[token.i + 1].is_sent_start = True
@@ -142,7 +146,7 @@ def make_pipeline(gazetteer: Gazetteer, terms: Sequence[TableTerm] = (), spacy_m
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("kg_cell_breaks")
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
+    nlp.add_pipe("kg_phrase_ruler")
     nlp.add_pipe("kg_org_rule")
     nlp.add_pipe("span_ruler", name="barrier_ruler", config={"spans_key": "barriers"})
     # initialize() loads the lemma tables; it would also reset a sourced model's weights and
@@ -159,8 +163,8 @@ def make_pipeline(gazetteer: Gazetteer, terms: Sequence[TableTerm] = (), spacy_m
         if "ner" not in trained.pipe_names:
             raise UsageError(f"spaCy pipeline {spacy_model!r} has no 'ner' component; available: {', '.join(trained.pipe_names)}")
         # The rules run after the model and overwrite its entities where they overlap.
-        nlp.add_pipe("ner", source=trained, name="model_ner", before="entity_ruler")
-    nlp.get_pipe("entity_ruler").add_patterns(list(_ruler_patterns(nlp, gazetteer, terms)))
+        nlp.add_pipe("ner", source=trained, name="model_ner", before="kg_phrase_ruler")
+    nlp.get_pipe("kg_phrase_ruler").add_phrases(_ruler_phrases(gazetteer, terms))
     nlp.get_pipe("barrier_ruler").add_patterns(barrier_patterns())
     nlp.meta["kg_model"] = spacy_model or ""
     return nlp
@@ -184,20 +188,15 @@ def _exact_case(alias: str) -> bool:
     return all(is_common_word(w) for w in words)
 
 
-def _ruler_patterns(nlp: Language, gazetteer: Gazetteer, terms: Iterable[TableTerm]) -> Iterable[dict]:
+def _ruler_phrases(gazetteer: Gazetteer, terms: Iterable[TableTerm]) -> Iterable[tuple[str, str, str, bool]]:
+    """(label, text, id, exact_case) for every gazetteer alias and table term."""
     for entry in gazetteer.entries:
         label = "GOV" if entry.is_government else "ORG"
         for alias in entry.aliases:
             for variant in _alias_variants(alias):
-                if _exact_case(variant):
-                    yield {"label": label, "pattern": [{"ORTH": t.text} for t in nlp.make_doc(variant)], "id": entry.iri}
-                else:
-                    yield {"label": label, "pattern": variant, "id": entry.iri}
+                yield label, variant, entry.iri, _exact_case(variant)
         for alias in entry.case_sensitive_aliases:
             for variant in _alias_variants(alias):
-                yield {"label": label, "pattern": [{"ORTH": t.text} for t in nlp.make_doc(variant)], "id": entry.iri}
+                yield label, variant, entry.iri, True
     for term in terms:
-        if len(term.text.split()) == 1:
-            yield {"label": term.label, "pattern": [{"ORTH": t.text} for t in nlp.make_doc(term.text)], "id": term.key}
-        else:
-            yield {"label": term.label, "pattern": term.text, "id": term.key}
+        yield term.label, term.text, term.key, len(term.text.split()) == 1

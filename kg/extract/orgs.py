@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -64,12 +65,32 @@ def _capitalised(text: str) -> bool:
     return bool(text) and (text[0].isupper() or (len(text) > 1 and text[0] == "i" and text[1] == "." )) and any(c.isalpha() for c in text)
 
 
+def _trigger_hashes(doc: Doc, rules: OrgRules) -> np.ndarray:
+    """Hashes of every word that can start the rule's work (heads, suffixes, countries, cues),
+    so that only those positions are visited in Python."""
+    key = id(rules)
+    cached = _TRIGGERS.get(key)
+    if cached is None:
+        words = set(rules.heads) | set(rules.company_suffixes) | _LIST_CUES | _ROLE_CUES
+        words |= {form.split()[0] for form in rules.countries}
+        cached = _TRIGGERS[key] = np.array(sorted(doc.vocab.strings.add(w) for w in words), dtype=np.uint64)
+    return cached
+
+
+_TRIGGERS: dict[int, np.ndarray] = {}
+
+
 def find_org_spans(doc: Doc, rules: OrgRules) -> list[Span]:
     """Organisation names in ``doc`` by the head-word rule, longest first where they overlap."""
+    if not len(doc):
+        return []
+    orth = doc.to_array("ORTH")
+    positions = np.nonzero(np.isin(orth, _trigger_hashes(doc, rules)))[0]
+    if not len(positions):
+        return []
     spans: list[Span] = []
     taken: set[int] = set()
-    tokens = list(doc)
-    for i, token in enumerate(tokens):
+    for i in map(int, positions):
         if i in taken:
             continue
         country_span = _country_government(doc, i, rules)
@@ -77,11 +98,11 @@ def find_org_spans(doc: Doc, rules: OrgRules) -> list[Span]:
             spans.append(country_span)
             taken.update(range(country_span.start, country_span.end))
             continue
-        text = token.text
+        text = doc[i].text
         floor = max(taken) + 1 if taken else 0
         if text in rules.heads and _capitalised(text):
             span = _grow(doc, i, rules, floor=floor)
-        elif text in rules.company_suffixes and i > 0 and _capitalised(tokens[i - 1].text):
+        elif text in rules.company_suffixes and i > 0 and _capitalised(doc[i - 1].text):
             span = _grow(doc, i, rules, suffix=True, floor=floor)
         else:
             continue
@@ -89,7 +110,7 @@ def find_org_spans(doc: Doc, rules: OrgRules) -> list[Span]:
             continue
         spans.append(span)
         taken.update(range(span.start, span.end))
-    for span in _cue_spans(doc, rules):
+    for span in _cue_spans(doc, rules, positions):
         if not any(t in taken for t in range(span.start, span.end)):
             spans.append(span)
             taken.update(range(span.start, span.end))
@@ -102,12 +123,13 @@ _LIST_CUES = {"companies", "firms", "startups", "start-ups", "organisations", "o
 _ROLE_CUES = {"CEO", "chief", "founder", "co-founder", "cofounder", "president", "chairman", "spokesperson", "spokesman"}
 
 
-def _cue_spans(doc: Doc, rules: OrgRules) -> list[Span]:
+def _cue_spans(doc: Doc, rules: OrgRules, positions) -> list[Span]:
     """Names an organisation cue introduces: ``companies like CyrusOne and Meta``,
     ``CEO of Acme``. Each name is a run of capitalised words that is not a sentence opener."""
     spans: list[Span] = []
     n = len(doc)
-    for i, token in enumerate(doc):
+    for i in map(int, positions):
+        token = doc[i]
         start = None
         if token.lower_ in _LIST_CUES and i + 2 < n and (doc[i + 1].lower_ in ("like", "including") or
                                                           (doc[i + 1].lower_ == "such" and doc[i + 2].lower_ == "as")):
@@ -228,6 +250,9 @@ def _is_government(span: Span, rules: OrgRules) -> bool:
 def _country_government(doc: Doc, i: int, rules: OrgRules) -> Span | None:
     """``the French government``, ``China's government``, ``UK Government``."""
     n = len(doc)
+    first = doc[i].text
+    if first not in _country_firsts(rules):
+        return None
     for width in (3, 2, 1):
         if i + width > n:
             continue
@@ -244,6 +269,16 @@ def _country_government(doc: Doc, i: int, rules: OrgRules) -> Span | None:
             span.id_ = f"government of {country.lower()}"
             return span
     return None
+
+
+_FIRSTS: dict[int, frozenset[str]] = {}
+
+
+def _country_firsts(rules: OrgRules) -> frozenset[str]:
+    firsts = _FIRSTS.get(id(rules))
+    if firsts is None:
+        firsts = _FIRSTS[id(rules)] = frozenset(form.split()[0] for form in rules.countries)
+    return firsts
 
 
 @Language.component("kg_org_rule")
