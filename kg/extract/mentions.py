@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+
+import numpy as np
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
@@ -185,14 +187,25 @@ def _corroborate_title_case(units: Sequence[TextUnit], mentions: list[Mention]) 
 
 def _doc_mentions(parts: Sequence[tuple[TextUnit, int]], doc: Doc, model: str) -> Iterator[Mention]:
     starts = [offset for _, offset in parts]
+    sentence_starts: list[int] | None = None
 
     def mention(span: Span, kind: EntityKind, rule: str, key: str) -> Mention:
+        nonlocal sentence_starts
         unit, offset = parts[bisect_right(starts, span.start_char) - 1]
         if rule == "table":
             rule = "table-name" if unit.section == "name" else "table-term"
-        sent = span.sent
+        if sentence_starts is None:
+            # Span.sent checks the whole doc for sentence marks on every call; once per doc is enough.
+            sentence_starts = [int(i) for i in np.nonzero(doc.to_array("SENT_START") == 1)[0]] or [0]
+            if sentence_starts[0] != 0:
+                sentence_starts.insert(0, 0)
+        k = bisect_right(sentence_starts, span.start) - 1
+        first = sentence_starts[k]
+        last = sentence_starts[k + 1] if k + 1 < len(sentence_starts) else len(doc)
+        sent = doc[first:last]
+        text = sent.text.rstrip()
         return Mention(unit.doc_id, unit.target, unit.section, span.start_char - offset, span.end_char - offset, span.text,
-                       kind, rule, key, sent.text, sent.start_char - offset)
+                       kind, rule, key, text, sent.start_char - offset)
 
     covered = set()
     for ent in doc.ents:

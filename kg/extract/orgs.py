@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -65,7 +64,7 @@ def _capitalised(text: str) -> bool:
     return bool(text) and (text[0].isupper() or (len(text) > 1 and text[0] == "i" and text[1] == "." )) and any(c.isalpha() for c in text)
 
 
-def _trigger_hashes(doc: Doc, rules: OrgRules) -> np.ndarray:
+def _trigger_hashes(doc: Doc, rules: OrgRules) -> frozenset[int]:
     """Hashes of every word that can start the rule's work (heads, suffixes, countries, cues),
     so that only those positions are visited in Python."""
     key = id(rules)
@@ -73,24 +72,25 @@ def _trigger_hashes(doc: Doc, rules: OrgRules) -> np.ndarray:
     if cached is None:
         words = set(rules.heads) | set(rules.company_suffixes) | _LIST_CUES | _ROLE_CUES
         words |= {form.split()[0] for form in rules.countries}
-        cached = _TRIGGERS[key] = np.array(sorted(doc.vocab.strings.add(w) for w in words), dtype=np.uint64)
+        cached = _TRIGGERS[key] = frozenset(doc.vocab.strings.add(w) for w in words)
     return cached
 
 
-_TRIGGERS: dict[int, np.ndarray] = {}
+_TRIGGERS: dict[int, frozenset[int]] = {}
 
 
 def find_org_spans(doc: Doc, rules: OrgRules) -> list[Span]:
     """Organisation names in ``doc`` by the head-word rule, longest first where they overlap."""
     if not len(doc):
         return []
-    orth = doc.to_array("ORTH")
-    positions = np.nonzero(np.isin(orth, _trigger_hashes(doc, rules)))[0]
-    if not len(positions):
+    triggers = _trigger_hashes(doc, rules)
+    # A set lookup per token hash beats numpy's isin on texts of a few dozen tokens.
+    positions = [i for i, h in enumerate(doc.to_array("ORTH").tolist()) if h in triggers]
+    if not positions:
         return []
     spans: list[Span] = []
     taken: set[int] = set()
-    for i in map(int, positions):
+    for i in positions:
         if i in taken:
             continue
         country_span = _country_government(doc, i, rules)
@@ -128,7 +128,7 @@ def _cue_spans(doc: Doc, rules: OrgRules, positions) -> list[Span]:
     ``CEO of Acme``. Each name is a run of capitalised words that is not a sentence opener."""
     spans: list[Span] = []
     n = len(doc)
-    for i in map(int, positions):
+    for i in positions:
         token = doc[i]
         start = None
         if token.lower_ in _LIST_CUES and i + 2 < n and (doc[i + 1].lower_ in ("like", "including") or
