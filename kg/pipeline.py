@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import time
 from collections import defaultdict
@@ -22,7 +23,7 @@ from kg.gazetteer import DEFAULT_GAZETTEERS, load_gazetteer
 from kg.rdf.links import LinkSettings, link_quads
 from kg.resolve import Overrides, Resolution, read_overrides, resolve_entities, write_merges
 from kg.settings import Settings
-from kg.types import BuildReport, BuiltGraph, InputOutcome, ParsedDoc, Problem, Record, SourceDoc
+from kg.types import BuildReport, BuiltGraph, InputOutcome, ParsedDoc, Problem, Record, SourceDoc, Statements, ValidationReport
 
 __all__ = ["InputFile", "ReadResult", "build", "collect_documents", "discover_inputs", "extract_entities", "read_inputs", "write_report"]
 
@@ -146,11 +147,11 @@ def collect_documents(result: ReadResult) -> tuple[list[SourceDoc], list[Record]
 
 def extract_entities(
     docs: Sequence[SourceDoc], rows: Sequence[Record], iris: dict, settings: Settings, progress: Progress | None = None
-) -> tuple[Resolution, list]:
+) -> tuple[Resolution, Statements]:
     """Find, resolve and link entities: the spaCy pipeline over every text, then resolution.
 
     Returns:
-        The resolution (entities, mentions, merge log) and its quads.
+        The resolution (entities, mentions, merge log) and its statements.
     """
     gazetteer = load_gazetteer(settings.gazetteers or DEFAULT_GAZETTEERS)
     nlp = make_pipeline(gazetteer, table_terms(rows), settings.spacy_model)
@@ -169,13 +170,15 @@ def extract_entities(
 def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), progress: Progress | None = None) -> BuildReport:
     """Build the knowledge graph of ``paths`` into the folder ``out``.
 
-    Writes ``graph.ttl``, ``store/`` (Oxigraph), ``graph.html`` and ``report.json``, each
-    atomically. Bad inputs are reported in the returned report and ``report.json``; the rest is
-    built.
+    Writes ``graph.ttl``, ``store/`` (Oxigraph), ``graph.html``, ``ontology.html``,
+    ``validation.txt`` (SHACL), ``report.json`` and, last, ``provenance.ttl`` (also loaded into
+    the store), each atomically. Bad inputs are reported in the returned report and
+    ``report.json``; the rest is built.
 
     Raises:
         UsageError: a path does not exist, or no input was found.
     """
+    started = _dt.datetime.now(_dt.timezone.utc)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -193,15 +196,25 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
     rows = distinct_records(records)
     iris = assign_record_iris(rows)
     lap("parse")
-    links: list = []
+    links = Statements()
     resolution = None
     if settings.extract:
         resolution, links = extract_entities(docs, rows, iris, settings, progress)
         lap("extract")
     graph = build_graph(docs, rows, iris, links)
     lap("graph")
+    validation = None
+    if settings.validate:
+        from kg.rdf.validate import validate_quads
+
+        validation = validate_quads(graph.quads)
+        lap("validate")
     out.mkdir(parents=True, exist_ok=True)
     written = [write_turtle(graph, out / "graph.ttl")]
+    if validation is not None:
+        from kg.rdf.validate import write_validation
+
+        written.append(write_validation(validation, out / "validation.txt"))
     if resolution is not None:
         written.append(write_merges(resolution, out / "merges.csv"))
     lap("write")
@@ -211,7 +224,10 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
     if settings.write_html:
         from kg.viz import write_build_view
 
+        from kg.ontology_docs import write_ontology_docs
+
         written.append(write_build_view(graph, out / "graph.html", limit=settings.view_limit))
+        written.append(write_ontology_docs(out / "ontology.html"))
         lap("html")
     counts = dict(graph.node_counts)
     report = BuildReport(
@@ -219,18 +235,26 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
         documents=counts.get("Document", 0),
         records=len(rows),
         nodes=sum(counts.values()),
-        triples=len({q.triple for q in graph.quads}),
+        triples=graph.triples,
         nodes_by_class=graph.node_counts,
-        outputs=tuple(sorted(p.relative_to(out).as_posix() for p in written)) + ("report.json",),
+        outputs=tuple(sorted([*(p.relative_to(out).as_posix() for p in written), "provenance.ttl"])) + ("report.json",),
         timings=tuple(timings.items()),
     )
-    write_report(report, out / "report.json")
+    written.append(write_report(report, out / "report.json", validation=validation))
+    from kg.provenance import record_build, tool_files
+
+    record_build(out, started=started, inputs=[(i.name, i.path) for i in inputs], tools=tool_files(settings),
+                 outputs=written, docs=docs, rows=rows, store=out / "store" if settings.write_store else None)
     return report
 
 
-def write_report(report: BuildReport, path: Path) -> Path:
-    """Write ``report.json``: per input ok/warning/rejected with problems, then the counts."""
+def write_report(report: BuildReport, path: Path, *, validation: ValidationReport | None = None) -> Path:
+    """Write ``report.json``: per input ok/warning/rejected with problems, then the counts, and
+    whether the graph conforms to the SHACL shapes when it was validated."""
     data = asdict(report)
+    if validation is not None:
+        data["validation"] = {"conforms": validation.conforms, "violations": validation.violations,
+                              "results": len(validation.results), "report": "validation.txt"}
     data["rejected"] = report.rejected
     data["nodes_by_class"] = dict(report.nodes_by_class)
     data["timings"] = dict(report.timings)

@@ -27,6 +27,8 @@ __all__ = [
     "Relation",
     "SourceDoc",
     "TextUnit",
+    "ValidationReport",
+    "ValidationResult",
 ]
 
 
@@ -283,20 +285,48 @@ class Relation:
 
 
 @dataclass(frozen=True)
+class Statements:
+    """N-Quads lines made by a stage other than ``build_graph`` (entities, mentions, links).
+
+    Attributes:
+        lines: one statement a line, each ending in ``" .\n"``.
+        counts: typed nodes per class local name among them.
+    """
+
+    lines: tuple[str, ...] = ()
+    counts: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class BuiltGraph:
     """The RDF produced by ``build_graph``.
 
     Attributes:
-        quads: pyoxigraph quads, in a deterministic order, each in its document's named graph
-            (shared concepts in the vocabulary graph).
+        nquads: the graph as N-Quads, one statement a line, grouped by subject in a
+            deterministic order, each in its document's named graph (shared concepts and
+            entities in the vocabulary graph). Text is the fast path: Python makes a line far
+            sooner than a pyoxigraph quad object, and Oxigraph parses it natively.
         node_counts: typed nodes per class local name.
+        triples: distinct triples once the named graphs are merged.
     """
 
-    quads: tuple = ()
+    nquads: bytes = b""
     node_counts: tuple[tuple[str, int], ...] = ()
+    triples: int = 0
+
+    @property
+    def quads(self) -> tuple:
+        """The statements as pyoxigraph quads (parsed on first use; slower than ``nquads``)."""
+        cached = self.__dict__.get("_quads")
+        if cached is None:
+            import pyoxigraph as ox
+
+            cached = tuple(ox.parse(self.nquads, format=ox.RdfFormat.N_QUADS))
+            object.__setattr__(self, "_quads", cached)
+        return cached
 
     def __len__(self) -> int:
-        return len(self.quads)
+        return self.nquads.count(b"\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,3 +372,51 @@ class BuildReport:
     @property
     def rejected(self) -> int:
         return sum(1 for i in self.inputs if i.status == "rejected")
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    """One way the graph breaks a SHACL shape.
+
+    Attributes:
+        focus: IRI (or ``_:id``) of the node that breaks it.
+        label: the focus node's ``rdfs:label``, else that of the nearest labelled node pointing to
+            it (a selector shows its mention's text); ``None`` when there is none.
+        path: the property checked, shortened with the project's prefixes (``fs:relevancy``);
+            ``None`` for a check on the node itself.
+        message: what the shape requires, in words (its ``sh:message``).
+        shape: the shape that failed, shortened (``fsh:Record-relevancy``).
+        value: the offending value as Turtle would write it, where the check names one.
+        severity: ``"Violation"``, ``"Warning"`` or ``"Info"``.
+    """
+
+    focus: str
+    label: str | None
+    path: str | None
+    message: str
+    shape: str
+    value: str | None = None
+    severity: str = "Violation"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What ``validate_*`` returns, written as ``validation.txt``.
+
+    Attributes:
+        conforms: no result has severity ``Violation``.
+        results: every result, sorted by focus node, path and shape.
+        triples: triples checked (the ontology's included).
+        shapes: the shapes file, as named in messages.
+        seconds: how long the check took.
+    """
+
+    conforms: bool
+    results: tuple[ValidationResult, ...] = ()
+    triples: int = 0
+    shapes: str = ""
+    seconds: float = field(default=0.0, compare=False)
+
+    @property
+    def violations(self) -> int:
+        return sum(1 for r in self.results if r.severity == "Violation")

@@ -1,9 +1,9 @@
-"""Parsed documents and rows → RDF quads, on pyoxigraph terms (the fast path).
+"""Parsed documents and rows → RDF statements as N-Quads text (the fast path).
 
 Each document's facts go to its own named graph (``fsid:graph/doc/<id>``); concepts shared by
 documents (keywords, themes, categories, types, driving forces, stubs of cited documents) go
-to the vocabulary graph. Quads come out grouped by subject in a fixed order, so the same input
-always serialises to the same bytes.
+to the vocabulary graph. Statements come out grouped by subject in a fixed order, so the same
+input always serialises to the same bytes.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from kg.iri import concept_iri, document_iri, graph_iri, mint_segment, record_iri, short_hash
-from kg.namespaces import DCTERMS, FS, RDF, RDFS, SKOS, XSD
+from kg.namespaces import DCTERMS, FS, RDF, RDFS, SKOS
+from kg.rdf.nq import date_lit, int_lit, iri, lit, term
 from kg.text import normalize_label
-from kg.types import BuiltGraph, Record, RecordKind, SourceDoc
+from kg.types import BuiltGraph, Record, RecordKind, SourceDoc, Statements
 
-__all__ = ["RECORD_CLASSES", "VOCABULARY_GRAPH", "assign_record_iris", "build_graph", "distinct_records"]
+__all__ = ["RECORD_CLASSES", "VOCABULARY_GRAPH", "assign_record_iris", "build_graph", "distinct_records", "safe_iri"]
 
 RECORD_CLASSES = {
     RecordKind.SIGNAL: FS.Signal,
@@ -30,28 +31,8 @@ RECORD_CLASSES = {
 }
 _KIND_ORDER = {kind: i for i, kind in enumerate(RecordKind)}
 VOCABULARY_GRAPH = graph_iri("vocabulary")
-
-_N = ox.NamedNode
-_XSD_INT = _N(str(XSD.integer))
-_XSD_DATE = _N(str(XSD.date))
-_TYPE = _N(str(RDF.type))
-_LABEL = _N(str(RDFS.label))
-
-
-def _lit(value: str) -> ox.Literal:
-    return ox.Literal(value)
-
-
-_NODES: dict[str, ox.NamedNode] = {}
-
-
-def _term(iri) -> ox.NamedNode:
-    """pyoxigraph node for an ontology term, made once: the build makes millions of quads."""
-    key = str(iri)
-    node = _NODES.get(key)
-    if node is None:
-        node = _NODES[key] = ox.NamedNode(key)
-    return node
+_TYPE = term(RDF.type)
+_LABEL = term(RDFS.label)
 
 
 @dataclass
@@ -63,26 +44,26 @@ class _Concepts:
     cls: object = SKOS.Concept
     forms: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
 
-    def add(self, label: str) -> ox.NamedNode | None:
+    def add(self, label: str) -> str | None:
         norm = normalize_label(label)
         if not norm:
             return None
         self.forms[norm][label] += 1
-        return _N(concept_iri(self.scheme, norm))
+        return iri(concept_iri(self.scheme, norm))
 
-    def quads(self, graph: ox.NamedNode) -> Iterable[ox.Quad]:
-        scheme = _term(self.scheme_term)
+    def lines(self, graph: str) -> Iterable[str]:
+        scheme = term(self.scheme_term)
         for norm in sorted(self.forms, key=lambda n: concept_iri(self.scheme, n)):
             counts = self.forms[norm]
             # The most used surface form wins; ties go to the alphabetically first, for stability.
             ranked = sorted(counts, key=lambda form: (-counts[form], form))
-            node = _N(concept_iri(self.scheme, norm))
-            yield ox.Quad(node, _TYPE, _term(self.cls), graph)
-            yield ox.Quad(node, _LABEL, _lit(ranked[0]), graph)
-            yield ox.Quad(node, _term(SKOS.prefLabel), _lit(ranked[0]), graph)
+            node = iri(concept_iri(self.scheme, norm))
+            yield f"{node} {_TYPE} {term(self.cls)} {graph} .\n"
+            yield f"{node} {_LABEL} {lit(ranked[0])} {graph} .\n"
+            yield f"{node} {term(SKOS.prefLabel)} {lit(ranked[0])} {graph} .\n"
             for alt in ranked[1:]:
-                yield ox.Quad(node, _term(SKOS.altLabel), _lit(alt), graph)
-            yield ox.Quad(node, _term(SKOS.inScheme), scheme, graph)
+                yield f"{node} {term(SKOS.altLabel)} {lit(alt)} {graph} .\n"
+            yield f"{node} {term(SKOS.inScheme)} {scheme} {graph} .\n"
 
 
 def distinct_records(records: Iterable[Record]) -> list[Record]:
@@ -123,7 +104,7 @@ def build_graph(
     docs: Sequence[SourceDoc],
     records: Sequence[Record],
     iris: Mapping[tuple, str] | None = None,
-    links: Sequence[ox.Quad] = (),
+    links: Statements = Statements(),
 ) -> BuiltGraph:
     """Build the RDF graph of a corpus.
 
@@ -131,10 +112,10 @@ def build_graph(
         docs: one ``SourceDoc`` per document id (tabular-only documents included).
         records: every row; repeated rows are merged (see ``distinct_records``).
         iris: the rows' IRIs when the caller already minted them (``assign_record_iris``).
-        links: quads for entities, mentions and links (``kg.rdf.links.link_quads``), appended.
+        links: statements for entities, mentions and links (``kg.rdf.links.link_quads``), appended.
 
     Returns:
-        The quads, grouped by subject in a stable order, and typed-node counts.
+        The statements as N-Quads, grouped by subject in a stable order, and typed-node counts.
     """
     rows = distinct_records(records)
     if iris is None:
@@ -153,68 +134,72 @@ def build_graph(
     cited: dict[str, str] = {}
     counts: Counter[str] = Counter()
 
-    quads: list[ox.Quad] = []
+    lines: list[str] = []
     for doc in sorted(docs, key=lambda d: d.doc_id):
-        graph = _N(graph_iri(f"doc/{doc.doc_id}"))
-        quads.extend(_document_quads(doc, graph, keywords, themes, categories, doc_types, known, cited))
+        graph = iri(graph_iri(f"doc/{doc.doc_id}"))
+        lines.extend(_document_lines(doc, graph, keywords, themes, categories, doc_types, known, cited))
         counts["Document"] += 1
         for record in rows_by_doc.get(doc.doc_id, ()):
-            node = _N(iris[record.content_key()])
-            quads.extend(_record_quads(record, node, graph, forces))
+            lines.extend(_record_lines(record, iri(iris[record.content_key()]), graph, forces))
             counts[str(RECORD_CLASSES[record.kind]).rsplit("#", 1)[1]] += 1
 
-    vocab = _N(VOCABULARY_GRAPH)
+    vocab = iri(VOCABULARY_GRAPH)
     for concepts in (keywords, themes, categories, doc_types, forces):
-        quads.extend(concepts.quads(vocab))
+        lines.extend(concepts.lines(vocab))
         key = "DrivingForce" if concepts is forces else "Concept"
         counts[key] += len(concepts.forms)
     for doc_id in sorted(cited):
-        node = _N(document_iri(doc_id))
-        quads.append(ox.Quad(node, _TYPE, _term(FS.Document), vocab))
-        quads.append(ox.Quad(node, _LABEL, _lit(cited[doc_id]), vocab))
-        quads.append(ox.Quad(node, _term(FS.documentId), _lit(doc_id), vocab))
+        node = iri(document_iri(doc_id))
+        lines.append(f"{node} {_TYPE} {term(FS.Document)} {vocab} .\n")
+        lines.append(f"{node} {_LABEL} {lit(cited[doc_id])} {vocab} .\n")
+        lines.append(f"{node} {term(FS.documentId)} {lit(doc_id)} {vocab} .\n")
         counts["Document"] += 1
-    quads.extend(links)
-    link_types = Counter(str(q.object.value).rsplit("#", 1)[1] for q in links if q.predicate == _TYPE and q.object.value.startswith(str(FS._NS)))
-    counts.update(link_types)
-    return BuiltGraph(quads=tuple(quads), node_counts=tuple(sorted(counts.items())))
+    lines.extend(links.lines)
+    counts.update(dict(links.counts))
+    return BuiltGraph(nquads="".join(lines).encode("utf-8"), node_counts=tuple(sorted(counts.items())),
+                      triples=_count_triples(lines))
 
 
-def _document_quads(
+def _count_triples(lines: Sequence[str]) -> int:
+    """Distinct triples once named graphs merge: a line without its graph term."""
+    return len({line[: line.rindex(" <", 0, len(line) - 3)] for line in lines})
+
+
+def _document_lines(
     doc: SourceDoc,
-    graph: ox.NamedNode,
+    graph: str,
     keywords: _Concepts,
     themes: _Concepts,
     categories: _Concepts,
     doc_types: _Concepts,
     known: set[str],
     cited: dict[str, str],
-) -> Iterable[ox.Quad]:
-    node = _N(document_iri(doc.doc_id))
+) -> Iterable[str]:
+    node = iri(document_iri(doc.doc_id))
 
-    def q(pred, obj) -> ox.Quad:
-        return ox.Quad(node, _term(pred), obj, graph)
+    def q(pred, obj: str) -> str:
+        return f"{node} {term(pred)} {obj} {graph} .\n"
 
-    yield q(RDF.type, _term(FS.Document))
-    yield q(RDFS.label, _lit(doc.title or f"Document {doc.doc_id}"))
+    yield q(RDF.type, term(FS.Document))
+    yield q(RDFS.label, lit(doc.title or f"Document {doc.doc_id}"))
     if doc.title:
-        yield q(DCTERMS.title, _lit(doc.title))
-    yield q(FS.documentId, _lit(doc.doc_id))
-    yield q(FS.sourceFormat, _lit(doc.format))
+        yield q(DCTERMS.title, lit(doc.title))
+    yield q(FS.documentId, lit(doc.doc_id))
+    yield q(FS.sourceFormat, lit(doc.format))
     if doc.file:
-        yield q(FS.sourceFile, _lit(doc.file))
+        yield q(FS.sourceFile, lit(doc.file))
     if doc.newsletter_issue:
-        yield q(FS.newsletterIssue, _lit(doc.newsletter_issue))
+        yield q(FS.newsletterIssue, lit(doc.newsletter_issue))
     if doc.newsletter_date:
-        yield q(FS.newsletterDate, ox.Literal(doc.newsletter_date.isoformat(), datatype=_XSD_DATE))
+        yield q(FS.newsletterDate, date_lit(doc.newsletter_date.isoformat()))
     for pred, url in ((FS.newsletterPage, doc.newsletter_url), (FS.sourceLink, doc.external_link)):
-        iri = safe_iri(url)
-        if iri:
-            yield q(pred, _N(iri))
+        checked = safe_iri(url)
+        if checked:
+            yield q(pred, iri(checked))
     if doc.summary:
-        yield q(FS.summary, _lit(doc.summary))
+        yield q(FS.summary, lit(doc.summary))
     if doc.language:
-        yield q(DCTERMS.language, _lit(doc.language))
+        yield q(DCTERMS.language, lit(doc.language))
     for pred, concepts, labels in (
         (FS.keyword, keywords, doc.keywords),
         (FS.theme, themes, doc.themes),
@@ -222,42 +207,42 @@ def _document_quads(
         (FS.documentType, doc_types, (doc.doc_type,) if doc.doc_type else ()),
     ):
         targets = {c for c in (concepts.add(label) for label in labels) if c is not None}
-        for target in sorted(targets, key=str):
+        for target in sorted(targets):
             yield q(pred, target)
     related = sorted({link.doc_id for link in doc.closest if link.doc_id != doc.doc_id})
     for link in doc.closest:
         if link.doc_id not in known and link.doc_id != doc.doc_id:
             cited.setdefault(link.doc_id, link.title or f"Document {link.doc_id}")
     for doc_id in related:
-        yield q(FS.relatedDocument, _N(document_iri(doc_id)))
+        yield q(FS.relatedDocument, iri(document_iri(doc_id)))
 
 
-def _record_quads(record: Record, node: ox.NamedNode, graph: ox.NamedNode, forces: _Concepts) -> Iterable[ox.Quad]:
-    def q(pred, obj) -> ox.Quad:
-        return ox.Quad(node, _term(pred), obj, graph)
+def _record_lines(record: Record, node: str, graph: str, forces: _Concepts) -> Iterable[str]:
+    def q(pred, obj: str) -> str:
+        return f"{node} {term(pred)} {obj} {graph} .\n"
 
-    yield q(RDF.type, _term(RECORD_CLASSES[record.kind]))
-    yield q(RDFS.label, _lit(record.label))
-    yield q(FS.document, _N(document_iri(record.doc_id)))
+    yield q(RDF.type, term(RECORD_CLASSES[record.kind]))
+    yield q(RDFS.label, lit(record.label))
+    yield q(FS.document, iri(document_iri(record.doc_id)))
     for pred, value in (
         (FS.description, record.description),
         (FS.change, record.change),
         (FS.tenYearOutlook, record.ten_year),
     ):
         if value:
-            yield q(pred, _lit(value))
+            yield q(pred, lit(value))
     if record.driving_force:
         force = forces.add(record.driving_force)
         if force is not None:
             yield q(FS.drivingForce, force)
     if record.relevancy is not None:
-        yield q(FS.relevancy, ox.Literal(str(record.relevancy), datatype=_XSD_INT))
+        yield q(FS.relevancy, int_lit(record.relevancy))
     if record.source_id:
-        yield q(FS.sourceId, _lit(record.source_id))
+        yield q(FS.sourceId, lit(record.source_id))
     for head, value in record.other:
-        yield q(FS.otherCell, _lit(f"{head}: {value}"))
-    yield q(FS.sourceFile, _lit(record.file))
-    yield q(FS.sourceLine, ox.Literal(str(record.line), datatype=_XSD_INT))
+        yield q(FS.otherCell, lit(f"{head}: {value}"))
+    yield q(FS.sourceFile, lit(record.file))
+    yield q(FS.sourceLine, int_lit(record.line))
 
 
 def safe_iri(url: str | None) -> str | None:

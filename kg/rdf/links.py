@@ -1,4 +1,4 @@
-"""Resolved entities, their mentions and the links between them → quads.
+"""Resolved entities, their mentions and the links between them → N-Quads statements.
 
 Entities (with the gazetteer facts of those found, and of their parent bodies) go to the
 vocabulary graph; mentions, associations and scored links go to their document's graph.
@@ -15,18 +15,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-import pyoxigraph as ox
-
 from kg.extract.nlp import lemma_key
 from kg.gazetteer import Gazetteer
 from kg.iri import graph_iri, short_hash
-from kg.namespaces import FS, OA, ORG, RDF, RDFS, SKOS, XSD
+from kg.namespaces import FS, OA, ORG, RDF, RDFS, SKOS
+from kg.rdf.nq import decimal_lit, int_lit, lit, term
+from kg.rdf.nq import iri as _iri
 from kg.resolve import Resolution
-from kg.types import EntityKind, Mention, Record, RecordKind
+from kg.types import EntityKind, Mention, Record, RecordKind, Statements
 
 __all__ = ["LinkSettings", "link_quads"]
 
-_N = ox.NamedNode
 _CLASSES = {
     EntityKind.GOVERNMENT_BODY: (FS.GovernmentBody, FS.Organization),
     EntityKind.ORGANIZATION: (FS.Organization,),
@@ -53,30 +52,17 @@ class LinkSettings:
     tech_issue_jaccard: float = 0.2
 
 
-@cache
-def _t(term) -> ox.NamedNode:
-    return ox.NamedNode(str(term))
-
-
-def _lit(text: str) -> ox.Literal:
-    return ox.Literal(text)
-
-
-def _int(value: int) -> ox.Literal:
-    return ox.Literal(str(value), datatype=_t(XSD.integer))
-
-
 def link_quads(
     resolution: Resolution,
     rows: Sequence[Record],
     iris: Mapping[tuple, str],
     gazetteer: Gazetteer,
     settings: LinkSettings = LinkSettings(),
-) -> list[ox.Quad]:
-    """All quads for entities, mentions, associations and scored links, in a stable order."""
-    vocab = _N(graph_iri("vocabulary"))
-    quads: list[ox.Quad] = []
-    quads.extend(_entity_quads(resolution, gazetteer, vocab))
+) -> Statements:
+    """All statements for entities, mentions, associations and scored links, in a stable order."""
+    vocab = _iri(graph_iri("vocabulary"))
+    lines: list[str] = []
+    lines.extend(_entity_quads(resolution, gazetteer, vocab))
     by_doc: dict[str, list[tuple[Mention, str]]] = defaultdict(list)
     for mention, iri in zip(resolution.mentions, resolution.targets):
         by_doc[mention.doc_id].append((mention, iri))
@@ -84,16 +70,22 @@ def link_quads(
     for record in rows:
         rows_by_doc[record.doc_id].append(record)
     for doc_id in sorted(by_doc.keys() | rows_by_doc.keys()):
-        graph = _N(graph_iri(f"doc/{doc_id}"))
+        graph = _iri(graph_iri(f"doc/{doc_id}"))
         found = by_doc.get(doc_id, [])
-        quads.extend(_mention_quads(doc_id, found, graph))
-        quads.extend(_concept_quads(found, rows_by_doc.get(doc_id, []), iris, graph))
-        quads.extend(_association_quads(doc_id, found, resolution, graph))
-        quads.extend(_overlap_quads(doc_id, found, rows_by_doc.get(doc_id, []), iris, resolution, settings, graph))
-    return quads
+        lines.extend(_mention_quads(doc_id, found, graph))
+        lines.extend(_concept_quads(found, rows_by_doc.get(doc_id, []), iris, graph))
+        lines.extend(_association_quads(doc_id, found, resolution, graph))
+        lines.extend(_overlap_quads(doc_id, found, rows_by_doc.get(doc_id, []), iris, resolution, settings, graph))
+    type_prefix = f" {term(RDF.type)} <{FS._NS}"
+    counts: dict[str, int] = defaultdict(int)
+    for line in lines:
+        at = line.find(type_prefix)
+        if at >= 0:
+            counts[line[at + len(type_prefix): line.index(">", at + len(type_prefix))]] += 1
+    return Statements(tuple(lines), tuple(sorted(counts.items())))
 
 
-def _entity_quads(resolution: Resolution, gazetteer: Gazetteer, graph: ox.NamedNode) -> Iterable[ox.Quad]:
+def _entity_quads(resolution: Resolution, gazetteer: Gazetteer, graph: str) -> Iterable[str]:
     docs: dict[str, set[str]] = defaultdict(set)
     counts: dict[str, int] = defaultdict(int)
     for mention, iri in zip(resolution.mentions, resolution.targets):
@@ -110,38 +102,38 @@ def _entity_quads(resolution: Resolution, gazetteer: Gazetteer, graph: ox.NamedN
             ancestors.add(parent)
             stack.extend(known[parent].parents)
     for entity in resolution.entities:
-        node = _N(entity.iri)
+        node = _iri(entity.iri)
         for cls in _CLASSES[entity.kind]:
-            yield ox.Quad(node, _t(RDF.type), _t(cls), graph)
-        yield ox.Quad(node, _t(RDFS.label), _lit(entity.label), graph)
-        yield ox.Quad(node, _t(SKOS.prefLabel), _lit(entity.label), graph)
+            yield f"{node} {term(RDF.type)} {term(cls)} {graph} .\n"
+        yield f"{node} {term(RDFS.label)} {lit(entity.label)} {graph} .\n"
+        yield f"{node} {term(SKOS.prefLabel)} {lit(entity.label)} {graph} .\n"
         aliases = set(entity.aliases)
         if entity.iri in known:
             aliases |= {a for a in known[entity.iri].aliases if a != entity.label}
         for alias in sorted(aliases - {entity.label}):
-            yield ox.Quad(node, _t(SKOS.altLabel), _lit(alias), graph)
+            yield f"{node} {term(SKOS.altLabel)} {lit(alias)} {graph} .\n"
         if entity.kind in _SCHEMES:
-            yield ox.Quad(node, _t(SKOS.inScheme), _t(_SCHEMES[entity.kind]), graph)
-        yield ox.Quad(node, _t(FS.mentionCount), _int(counts[entity.iri]), graph)
-        yield ox.Quad(node, _t(FS.documentCount), _int(len(docs[entity.iri])), graph)
+            yield f"{node} {term(SKOS.inScheme)} {term(_SCHEMES[entity.kind])} {graph} .\n"
+        yield f"{node} {term(FS.mentionCount)} {int_lit(counts[entity.iri])} {graph} .\n"
+        yield f"{node} {term(FS.documentCount)} {int_lit(len(docs[entity.iri]))} {graph} .\n"
         if entity.iri in known:
             yield from _gazetteer_facts(known[entity.iri], graph)
     for iri in sorted(ancestors):
         entry = known[iri]
-        node = _N(iri)
+        node = _iri(iri)
         for cls in (FS.GovernmentBody, FS.Organization) if entry.is_government else (FS.Organization,):
-            yield ox.Quad(node, _t(RDF.type), _t(cls), graph)
-        yield ox.Quad(node, _t(RDFS.label), _lit(entry.label), graph)
-        yield ox.Quad(node, _t(SKOS.prefLabel), _lit(entry.label), graph)
+            yield f"{node} {term(RDF.type)} {term(cls)} {graph} .\n"
+        yield f"{node} {term(RDFS.label)} {lit(entry.label)} {graph} .\n"
+        yield f"{node} {term(SKOS.prefLabel)} {lit(entry.label)} {graph} .\n"
         yield from _gazetteer_facts(entry, graph)
 
 
-def _gazetteer_facts(entry, graph: ox.NamedNode) -> Iterable[ox.Quad]:
-    node = _N(entry.iri)
+def _gazetteer_facts(entry, graph: str) -> Iterable[str]:
+    node = _iri(entry.iri)
     for parent in entry.parents:
-        yield ox.Quad(node, _t(ORG.subOrganizationOf), _N(parent), graph)
+        yield f"{node} {term(ORG.subOrganizationOf)} {_iri(parent)} {graph} .\n"
     for same in entry.same_as:
-        yield ox.Quad(node, _t(SKOS.exactMatch), _N(same), graph)
+        yield f"{node} {term(SKOS.exactMatch)} {_iri(same)} {graph} .\n"
 
 
 def mention_iri(mention: Mention) -> str:
@@ -149,40 +141,40 @@ def mention_iri(mention: Mention) -> str:
     return f"{mention.target}/mention/{mention.section}-{mention.start}-{mention.end}-{mention.kind.value}"
 
 
-def _mention_quads(doc_id: str, found: Sequence[tuple[Mention, str]], graph: ox.NamedNode) -> Iterable[ox.Quad]:
+def _mention_quads(doc_id: str, found: Sequence[tuple[Mention, str]], graph: str) -> Iterable[str]:
     from kg.iri import document_iri
 
-    doc = _N(document_iri(doc_id))
+    doc = _iri(document_iri(doc_id))
     mentioned: set[str] = set()
     holders: dict[str, set[str]] = defaultdict(set)
     for mention, iri in found:
         node_iri = mention_iri(mention)
-        node, target, selector = _N(node_iri), _N(node_iri + "/target"), _N(node_iri + "/selector")
-        yield ox.Quad(node, _t(RDF.type), _t(FS.Mention), graph)
-        yield ox.Quad(node, _t(RDFS.label), _lit(mention.surface), graph)
-        yield ox.Quad(node, _t(OA.hasBody), _N(iri), graph)
-        yield ox.Quad(node, _t(OA.hasTarget), target, graph)
-        yield ox.Quad(node, _t(FS.section), _lit(mention.section), graph)
-        yield ox.Quad(node, _t(FS.rule), _lit(mention.rule), graph)
-        yield ox.Quad(target, _t(RDF.type), _t(OA.SpecificResource), graph)
-        yield ox.Quad(target, _t(OA.hasSource), _N(mention.target), graph)
-        yield ox.Quad(target, _t(OA.hasSelector), selector, graph)
-        yield ox.Quad(selector, _t(RDF.type), _t(OA.TextPositionSelector), graph)
-        yield ox.Quad(selector, _t(RDF.type), _t(OA.TextQuoteSelector), graph)
-        yield ox.Quad(selector, _t(OA.start), _int(mention.start), graph)
-        yield ox.Quad(selector, _t(OA.end), _int(mention.end), graph)
-        yield ox.Quad(selector, _t(OA.exact), _lit(mention.surface), graph)
+        node, target, selector = _iri(node_iri), _iri(node_iri + "/target"), _iri(node_iri + "/selector")
+        yield f"{node} {term(RDF.type)} {term(FS.Mention)} {graph} .\n"
+        yield f"{node} {term(RDFS.label)} {lit(mention.surface)} {graph} .\n"
+        yield f"{node} {term(OA.hasBody)} {_iri(iri)} {graph} .\n"
+        yield f"{node} {term(OA.hasTarget)} {target} {graph} .\n"
+        yield f"{node} {term(FS.section)} {lit(mention.section)} {graph} .\n"
+        yield f"{node} {term(FS.rule)} {lit(mention.rule)} {graph} .\n"
+        yield f"{target} {term(RDF.type)} {term(OA.SpecificResource)} {graph} .\n"
+        yield f"{target} {term(OA.hasSource)} {_iri(mention.target)} {graph} .\n"
+        yield f"{target} {term(OA.hasSelector)} {selector} {graph} .\n"
+        yield f"{selector} {term(RDF.type)} {term(OA.TextPositionSelector)} {graph} .\n"
+        yield f"{selector} {term(RDF.type)} {term(OA.TextQuoteSelector)} {graph} .\n"
+        yield f"{selector} {term(OA.start)} {int_lit(mention.start)} {graph} .\n"
+        yield f"{selector} {term(OA.end)} {int_lit(mention.end)} {graph} .\n"
+        yield f"{selector} {term(OA.exact)} {lit(mention.surface)} {graph} .\n"
         mentioned.add(iri)
-        if mention.target != str(doc.value):
+        if _iri(mention.target) != doc:
             holders[mention.target].add(iri)
     for iri in sorted(mentioned):
-        yield ox.Quad(doc, _t(FS.mentions), _N(iri), graph)
+        yield f"{doc} {term(FS.mentions)} {_iri(iri)} {graph} .\n"
     for holder in sorted(holders):
         for iri in sorted(holders[holder]):
-            yield ox.Quad(_N(holder), _t(FS.mentions), _N(iri), graph)
+            yield f"{_iri(holder)} {term(FS.mentions)} {_iri(iri)} {graph} .\n"
 
 
-def _concept_quads(found, rows: Sequence[Record], iris: Mapping[tuple, str], graph: ox.NamedNode) -> Iterable[ox.Quad]:
+def _concept_quads(found, rows: Sequence[Record], iris: Mapping[tuple, str], graph: str) -> Iterable[str]:
     """A record stands for the concept its whole name names (technology, behavior), or for the
     barriers its name (else its description) names (concerns, issues)."""
     by_holder: dict[tuple[str, str], list[tuple[Mention, str]]] = defaultdict(list)
@@ -199,10 +191,10 @@ def _concept_quads(found, rows: Sequence[Record], iris: Mapping[tuple, str], gra
                 if concepts:
                     break
         for iri in sorted(concepts):
-            yield ox.Quad(_N(node_iri), _t(FS.concept), _N(iri), graph)
+            yield f"{_iri(node_iri)} {term(FS.concept)} {_iri(iri)} {graph} .\n"
 
 
-def _association_quads(doc_id: str, found, resolution: Resolution, graph: ox.NamedNode) -> Iterable[ox.Quad]:
+def _association_quads(doc_id: str, found, resolution: Resolution, graph: str) -> Iterable[str]:
     from kg.iri import document_iri
 
     sentences: dict[tuple[str, str, int], tuple[str, set[str]]] = {}
@@ -210,21 +202,21 @@ def _association_quads(doc_id: str, found, resolution: Resolution, graph: ox.Nam
         key = (mention.target, mention.section, mention.sentence_start)
         sentence, members = sentences.setdefault(key, (mention.sentence, set()))
         members.add(iri)
-    doc = _N(document_iri(doc_id))
+    doc = _iri(document_iri(doc_id))
     for key in sorted(sentences):
         sentence, members = sentences[key]
         ordered = sorted(members)
         for i, a in enumerate(ordered):
             for b in ordered[i + 1:]:
-                node = _N(f"{document_iri(doc_id)}/association/{short_hash(repr((key, a, b)), 12)}")
+                node = _iri(f"{document_iri(doc_id)}/association/{short_hash(repr((key, a, b)), 12)}")
                 label = f"{resolution.entity(a).label} — {resolution.entity(b).label}"
-                yield ox.Quad(node, _t(RDF.type), _t(FS.Association), graph)
-                yield ox.Quad(node, _t(RDFS.label), _lit(label), graph)
-                yield ox.Quad(node, _t(FS.participant), _N(a), graph)
-                yield ox.Quad(node, _t(FS.participant), _N(b), graph)
-                yield ox.Quad(node, _t(FS.evidence), _lit(sentence), graph)
-                yield ox.Quad(node, _t(FS.inDocument), doc, graph)
-                yield ox.Quad(_N(a), _t(FS.associatedWith), _N(b), graph)
+                yield f"{node} {term(RDF.type)} {term(FS.Association)} {graph} .\n"
+                yield f"{node} {term(RDFS.label)} {lit(label)} {graph} .\n"
+                yield f"{node} {term(FS.participant)} {_iri(a)} {graph} .\n"
+                yield f"{node} {term(FS.participant)} {_iri(b)} {graph} .\n"
+                yield f"{node} {term(FS.evidence)} {lit(sentence)} {graph} .\n"
+                yield f"{node} {term(FS.inDocument)} {doc} {graph} .\n"
+                yield f"{_iri(a)} {term(FS.associatedWith)} {_iri(b)} {graph} .\n"
 
 
 @cache
@@ -246,10 +238,10 @@ def content_words(text: str) -> frozenset[str]:
     return frozenset(w for w in lemma_key(text).split() if w not in stop and re.search(r"[a-z]", w) and len(w) > 1)
 
 
-def _overlap_quads(doc_id, found, rows: Sequence[Record], iris, resolution: Resolution, settings: LinkSettings, graph) -> Iterable[ox.Quad]:
+def _overlap_quads(doc_id, found, rows: Sequence[Record], iris, resolution: Resolution, settings: LinkSettings, graph) -> Iterable[str]:
     from kg.iri import document_iri
 
-    doc = _N(document_iri(doc_id))
+    doc = _iri(document_iri(doc_id))
     barriers = sorted({iri for m, iri in found if m.kind is EntityKind.BARRIER})
     behaviors = [r for r in rows if r.kind is RecordKind.BEHAVIOR]
     techs = [r for r in rows if r.kind is RecordKind.TECHNOLOGY]
@@ -272,12 +264,13 @@ def _overlap_quads(doc_id, found, rows: Sequence[Record], iris, resolution: Reso
                 if score >= settings.tech_issue_jaccard:
                     links.append((iris[tech.content_key()], iris[issue.content_key()], FS.relatedIssue, score))
     for source, target, predicate, score in sorted(links, key=lambda l: (l[0], l[1])):
-        node = _N(f"{document_iri(doc_id)}/link/{short_hash(repr((source, target, str(predicate))), 12)}")
-        yield ox.Quad(_N(source), _t(predicate), _N(target), graph)
-        yield ox.Quad(node, _t(RDF.type), _t(FS.ScoredLink), graph)
-        yield ox.Quad(node, _t(RDFS.label), _lit(f"{str(predicate).rsplit('#', 1)[1]} {score:.2f}"), graph)
-        yield ox.Quad(node, _t(FS.linkSource), _N(source), graph)
-        yield ox.Quad(node, _t(FS.linkTarget), _N(target), graph)
-        yield ox.Quad(node, _t(FS.score), ox.Literal(f"{score:.3f}", datatype=_t(XSD.decimal)), graph)
-        yield ox.Quad(node, _t(FS.rule), _lit("lexical-overlap"), graph)
-        yield ox.Quad(node, _t(FS.inDocument), doc, graph)
+        node = _iri(f"{document_iri(doc_id)}/link/{short_hash(repr((source, target, str(predicate))), 12)}")
+        yield f"{_iri(source)} {term(predicate)} {_iri(target)} {graph} .\n"
+        yield f"{node} {term(RDF.type)} {term(FS.ScoredLink)} {graph} .\n"
+        label = f"{str(predicate).rsplit('#', 1)[1]} {score:.2f}"
+        yield f"{node} {term(RDFS.label)} {lit(label)} {graph} .\n"
+        yield f"{node} {term(FS.linkSource)} {_iri(source)} {graph} .\n"
+        yield f"{node} {term(FS.linkTarget)} {_iri(target)} {graph} .\n"
+        yield f"{node} {term(FS.score)} {decimal_lit(score)} {graph} .\n"
+        yield f"{node} {term(FS.rule)} {lit('lexical-overlap')} {graph} .\n"
+        yield f"{node} {term(FS.inDocument)} {doc} {graph} .\n"

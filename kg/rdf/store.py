@@ -24,7 +24,7 @@ def write_store(graph: BuiltGraph, path: Path, *, extra_turtle: tuple[Path, ...]
     """
     with atomic_dir(path) as tmp:
         store = ox.Store(str(tmp))
-        store.bulk_extend(graph.quads)
+        store.bulk_load(graph.nquads, format=ox.RdfFormat.N_QUADS)
         onto = ox.NamedNode(ONTOLOGY_GRAPH)
         for ttl in (ONTOLOGY_FILE, *extra_turtle):
             store.bulk_load(path=str(ttl), format=ox.RdfFormat.TURTLE, to_graph=onto)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -18,22 +17,26 @@ __all__ = ["FILE_PREFIXES", "serialize_triples", "write_turtle"]
 FILE_PREFIXES = {k: v for k, v in PREFIXES.items() if k != "fsid"}
 
 
-def _triples(quads: Iterable[ox.Quad]) -> Iterable[ox.Triple]:
-    seen: set[ox.Triple] = set()
-    for quad in quads:
-        triple = quad.triple
+def _triples(graph: BuiltGraph) -> bytes:
+    """The graph's statements as N-Triples: named graphs merged, repeats dropped, order kept."""
+    seen: set[bytes] = set()
+    out: list[bytes] = []
+    for line in graph.nquads.splitlines():
+        # The graph term is the last one on the line: "<s> <p> <o> <g> ."
+        triple = line[: line.rindex(b" <", 0, len(line) - 2)] + b" .\n"
         if triple not in seen:
             seen.add(triple)
-            yield triple
+            out.append(triple)
+    return b"".join(out)
 
 
 def serialize_triples(graph: BuiltGraph, fmt: ox.RdfFormat = ox.RdfFormat.TURTLE) -> bytes:
     """The graph's triples (named graphs merged) in ``fmt``, with the project's prefixes."""
-    return ox.serialize(_triples(graph.quads), format=fmt, prefixes=FILE_PREFIXES)
+    return ox.serialize(ox.parse(_triples(graph), format=ox.RdfFormat.N_TRIPLES), format=fmt, prefixes=FILE_PREFIXES)
 
 
 def write_turtle(graph: BuiltGraph, path: Path) -> Path:
     """Write the graph as Turtle to ``path`` atomically; the same graph gives the same bytes."""
     with atomic_write(path, "wb") as handle:
-        ox.serialize(_triples(graph.quads), handle, ox.RdfFormat.TURTLE, prefixes=FILE_PREFIXES)
+        ox.serialize(ox.parse(_triples(graph), format=ox.RdfFormat.N_TRIPLES), handle, ox.RdfFormat.TURTLE, prefixes=FILE_PREFIXES)
     return path
