@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from kg.errors import InputError, UsageError
@@ -17,7 +17,7 @@ from kg.ingest.tabular import is_tabular, read_tabular
 from kg.rdf.build import assign_record_iris, build_graph, distinct_records
 from kg.rdf.store import write_store
 from kg.rdf.write import write_turtle
-from kg.extract.mentions import extract_mentions, table_terms, text_units
+from kg.extract.mentions import drop_foreign_rule_mentions, extract_mentions, table_terms, text_units
 from kg.extract.nlp import make_pipeline
 from kg.gazetteer import DEFAULT_GAZETTEERS, load_gazetteer
 from kg.rdf.links import LinkSettings, link_quads
@@ -102,7 +102,8 @@ def read_inputs(inputs: Sequence[InputFile], progress: Progress | None = None) -
             else:
                 parsed = parse_document(item.path, name=item.name)
                 docs.append(parsed)
-                outcomes.append(_outcome(item.name, parsed.problems, [parsed.doc.doc_id], len(parsed.records)))
+                outcome = _outcome(item.name, parsed.problems, [parsed.doc.doc_id], len(parsed.records))
+                outcomes.append(replace(outcome, language=parsed.doc.language))
         except InputError as exc:
             problem = Problem(exc.file or item.name, exc.line, exc.reason)
             outcomes.append(InputOutcome(item.name, "rejected", (problem,)))
@@ -158,7 +159,7 @@ def extract_entities(
     units = text_units(docs, rows, iris)
     if progress:
         progress("extract", 0, len(units))
-    mentions = extract_mentions(units, nlp, jobs=settings.jobs)
+    mentions = drop_foreign_rule_mentions(extract_mentions(units, nlp, jobs=settings.jobs), docs, units)
     if progress:
         progress("extract", len(units), len(units))
     overrides = read_overrides(settings.overrides) if settings.overrides else Overrides()
@@ -256,6 +257,8 @@ def write_report(report: BuildReport, path: Path, *, validation: ValidationRepor
         data["validation"] = {"conforms": validation.conforms, "violations": validation.violations,
                               "results": len(validation.results), "report": "validation.txt"}
     data["rejected"] = report.rejected
+    languages = Counter(i.language for i in report.inputs if i.language)
+    data["languages"] = dict(sorted(languages.items()))
     data["nodes_by_class"] = dict(report.nodes_by_class)
     data["timings"] = dict(report.timings)
     for item in data["inputs"]:

@@ -339,6 +339,7 @@ class InputOutcome:
         problems: what was wrong.
         doc_ids: documents it contributed.
         records: rows it contributed.
+        language: the language of a document's text where detected (ISO 639-1).
     """
 
     file: str
@@ -346,6 +347,7 @@ class InputOutcome:
     problems: tuple[Problem, ...] = ()
     doc_ids: tuple[str, ...] = ()
     records: int = 0
+    language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -216,3 +216,12 @@ def test_missing_trained_pipeline_is_a_usage_error(tmp_path: Path):
     write_doc(tmp_path / "in", "a.md", "A", "Text.")
     with pytest.raises(UsageError, match="not installed"):
         build([tmp_path / "in"], tmp_path / "out", Settings(write_html=False, validate=False, spacy_model="xx_no_such_pipeline"))
+
+
+def test_french_text_gets_known_names_but_no_english_rules(tmp_path: Path):
+    write_doc(tmp_path / "in", "fr.md", "Une note",
+              "Le manque de compétences et les systèmes legacy freinent la Banque de France et HM Treasury dans leurs projets.")
+    report = build([tmp_path / "in"], tmp_path / "out", SETTINGS)
+    assert report.inputs[0].language == "fr"
+    rows = select(store_of(tmp_path / "out"), "SELECT ?rule ?exact WHERE { ?m a fs:Mention ; fs:rule ?rule ; fs:section 'summary' ; rdfs:label ?exact } ORDER BY ?exact")
+    assert rows == [{"rule": "gazetteer", "exact": "Banque de France"}, {"rule": "gazetteer", "exact": "HM Treasury"}]

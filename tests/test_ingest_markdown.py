@@ -192,3 +192,16 @@ def test_example_corpus_parses_cleanly():
         parsed = parse_document(path)
         assert parsed.doc.title and parsed.records, path
         assert not [p for p in parsed.problems if p.severity == "error"]
+
+
+FRENCH = CURRENT.replace(
+    "The governmentâ€™s plan.",
+    "Le Cobol, un langage de programmation créé en 1959, est en voie d'extinction et les banques manquent de développeurs.",
+)
+
+
+def test_french_document_detected_and_reported():
+    parsed = _parse(FRENCH)
+    assert parsed.doc.language == "fr"
+    assert any("French (fr)" in p.message for p in parsed.problems)
+    assert _parse(CURRENT.replace("The governmentâ€™s plan.", "The government must finalise its plan for the adoption of AI by June.")).doc.language == "en"

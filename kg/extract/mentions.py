@@ -19,10 +19,11 @@ from spacy.tokens import Doc, Span
 from kg.extract.acronyms import find_acronym_definitions
 from kg.extract.nlp import TableTerm, lemma_key, table_term_ok
 from kg.gazetteer import is_common_word
+from kg.ingest.language import detect_language
 from kg.iri import document_iri
 from kg.types import EntityKind, Mention, Record, RecordKind, SourceDoc, TextUnit
 
-__all__ = ["RECORD_SECTIONS", "extract_mentions", "table_terms", "text_units"]
+__all__ = ["RECORD_SECTIONS", "drop_foreign_rule_mentions", "extract_mentions", "table_terms", "text_units"]
 
 RECORD_SECTIONS = ("name", "description", "change", "ten_year", "driving_force")
 _LABEL_KIND = {
@@ -57,6 +58,30 @@ def text_units(docs: Sequence[SourceDoc], rows: Sequence[Record], iris: Mapping[
             if value:
                 units.append(TextUnit(record.doc_id, target, section, value))
     return units
+
+
+_LANGUAGE_FREE_RULES = ("gazetteer", "acronym", "table-name")
+
+
+def drop_foreign_rule_mentions(mentions: Sequence[Mention], docs: Sequence[SourceDoc], units: Sequence[TextUnit]) -> list[Mention]:
+    """Keep only language-free mentions (known names, acronyms) in text that is not English.
+
+    The name rules and barrier cues are English; on a French summary they would be guessing.
+    A document's own text takes the document's language; a table cell of five words or more
+    its own (the source pipeline often wrote English tables for French articles).
+    """
+    doc_language = {document_iri(d.doc_id): d.language for d in docs}
+    foreign: set[tuple[str, str]] = set()
+    for unit in units:
+        if unit.target in doc_language:
+            language = doc_language[unit.target]
+        else:
+            language = detect_language(unit.text, min_words=5)
+        if language not in (None, "en"):
+            foreign.add((unit.target, unit.section))
+    if not foreign:
+        return list(mentions)
+    return [m for m in mentions if (m.target, m.section) not in foreign or m.rule in _LANGUAGE_FREE_RULES or m.rule.startswith("model:")]
 
 
 def table_terms(rows: Iterable[Record]) -> list[TableTerm]:

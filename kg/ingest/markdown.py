@@ -17,6 +17,7 @@ from markdown_it.token import Token
 
 from kg.errors import ParseError
 from kg.ingest.decode import decode_bytes
+from kg.ingest.language import LANGUAGE_NAMES, detect_language
 from kg.text import clean_text
 from kg.types import ClosestLink, ParsedDoc, Problem, Record, RecordKind, SourceDoc
 
@@ -113,6 +114,12 @@ def parse_text(text: str, *, file: str, doc_id: str, sha256: str = "") -> Parsed
         )
     if state.title is None:
         state.warn(1, "no title line ('# __Title__, (from page [date](url).)'); the document has no title")
+    summary = "\n\n".join(state.summary) or None
+    language = detect_language(f"{state.title or ''}. {summary or ''}")
+    if language not in (None, "en"):
+        name = LANGUAGE_NAMES.get(language, language)
+        state.warn(state.line_of.get("summary"), f"the document is in {name} ({language}), not English: its {name} text is "
+                   "searched for known names only (gazetteers), not with the English name rules and barrier cues")
     doc = SourceDoc(
         doc_id=doc_id,
         file=file,
@@ -127,8 +134,9 @@ def parse_text(text: str, *, file: str, doc_id: str, sha256: str = "") -> Parsed
         themes=tuple(state.lists.get("themes", ())),
         category=state.other.get("category"),
         doc_type=state.other.get("type"),
-        summary="\n\n".join(state.summary) or None,
+        summary=summary,
         closest=tuple(state.closest),
+        language=language,
         line_of=tuple(sorted(state.line_of.items())),
     )
     return ParsedDoc(doc=doc, records=tuple(state.records), problems=tuple(state.problems))

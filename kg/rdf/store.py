@@ -28,7 +28,6 @@ def write_store(graph: BuiltGraph, path: Path, *, extra_turtle: tuple[Path, ...]
         onto = ox.NamedNode(ONTOLOGY_GRAPH)
         for ttl in (ONTOLOGY_FILE, *extra_turtle):
             store.bulk_load(path=str(ttl), format=ox.RdfFormat.TURTLE, to_graph=onto)
-        store.optimize()
         store.flush()
         del store
     return path
