@@ -31,7 +31,8 @@ def build(
     paths: Annotated[list[Path], typer.Argument(help="Markdown documents, tabular export files, or folders (read recursively).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("output"),
     no_store: Annotated[bool, typer.Option("--no-store", help="Skip the embedded Oxigraph store.")] = False,
-    no_html: Annotated[bool, typer.Option("--no-html", help="Skip graph.html.")] = False,
+    no_html: Annotated[bool, typer.Option("--no-html", help="Skip graph.html and ontology.html.")] = False,
+    no_validate: Annotated[bool, typer.Option("--no-validate", help="Skip the SHACL check (validation.txt).")] = False,
     view_limit: Annotated[int, typer.Option(help="Most nodes drawn in graph.html.")] = 2000,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Processes for entity extraction.")] = 1,
     no_extract: Annotated[bool, typer.Option("--no-extract", help="Tables, keywords and themes only: no entities from text.")] = False,
@@ -40,7 +41,8 @@ def build(
     overrides: Annotated[Path | None, typer.Option(help="CSV of forced/forbidden merges: action,name,other.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
-    """Build the knowledge graph of PATHS into OUT (graph.ttl, store/, graph.html, merges.csv, report.json).
+    """Build the knowledge graph of PATHS into OUT (graph.ttl, store/, graph.html, ontology.html,
+    merges.csv, validation.txt, report.json, provenance.ttl).
 
     Exit status: 0 when every input was used, 1 when some were rejected (everything else is
     still built), 2 on a usage error.
@@ -48,7 +50,7 @@ def build(
     from kg.pipeline import build as run_build
 
     settings = Settings(
-        write_store=not no_store, write_html=not no_html, view_limit=view_limit, jobs=jobs, extract=not no_extract,
+        write_store=not no_store, write_html=not no_html, validate=not no_validate, view_limit=view_limit, jobs=jobs, extract=not no_extract,
         spacy_model=spacy_model, gazetteers=tuple(gazetteer) if gazetteer else None, overrides=overrides,
     )
     show = not quiet and console.is_terminal

@@ -15,7 +15,7 @@ OA = Namespace("http://www.w3.org/ns/oa#")
 
 
 class FS(DefinedNamespace):
-    """The foresight ontology, version 1.0.0."""
+    """The foresight ontology, version 1.1.0."""
 
     _fail = True
     _NS = Namespace("https://w3id.org/foresight-kg/ontology#")

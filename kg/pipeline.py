@@ -206,9 +206,9 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
     lap("graph")
     validation = None
     if settings.validate:
-        from kg.rdf.validate import validate_quads
+        from kg.rdf.validate import validate_graph
 
-        validation = validate_quads(graph.quads)
+        validation = validate_graph(graph)
         lap("validate")
     out.mkdir(parents=True, exist_ok=True)
     written = [write_turtle(graph, out / "graph.ttl")]

@@ -23,7 +23,7 @@ from kg.export.graphtools import write_gexf
 from kg.export.jsonld import compact_iri, jsonld_context
 from kg.export.property_graph import PgNode, PgProperty, PropertyGraph, assign_names, project_property_graph
 from kg.namespaces import FS, XSD
-from kg.rdf.store import ONTOLOGY_GRAPH
+from kg.rdf.store import NON_DATA_GRAPHS, ONTOLOGY_GRAPH, PROVENANCE_GRAPH
 from test_export_support import (  # noqa: F401  (fixtures used by name)
     NASTY,
     FakeDriver,
@@ -94,7 +94,7 @@ def _store_graphs(build: Path) -> dict[str, rdflib.Graph]:
     store = ox.Store.read_only(str(build / "store"))
     graphs: dict[str, rdflib.Graph] = {}
     for quad in store.quads_for_pattern(None, None, None):
-        if quad.graph_name.value != ONTOLOGY_GRAPH:
+        if quad.graph_name.value not in NON_DATA_GRAPHS:
             graphs.setdefault(quad.graph_name.value, rdflib.Graph()).add(
                 (_term(quad.subject), _term(quad.predicate), _term(quad.object))
             )

@@ -22,7 +22,7 @@ from kg.export import ExportOptions, run_export
 from kg.export.cypher import CONSTRAINT, cypher_literal, node_query, relationship_query
 from kg.export.neo4j import INSTALL_HINT
 from kg.namespaces import RDF
-from kg.rdf.store import ONTOLOGY_GRAPH
+from kg.rdf.store import NON_DATA_GRAPHS, ONTOLOGY_GRAPH, PROVENANCE_GRAPH
 from test_export_support import (  # noqa: F401  (fixtures used by name)
     ALT_FORMS,
     NASTY,
@@ -106,7 +106,7 @@ def test_every_node_is_a_resource_labelled_by_its_classes(csv_export, example_bu
     store = ox.Store.read_only(str(example_build / "store"))
     classes: dict[str, set[str]] = {}
     for quad in store.quads_for_pattern(None, ox.NamedNode(str(RDF.type)), None):
-        if quad.graph_name.value != ONTOLOGY_GRAPH:
+        if quad.graph_name.value not in NON_DATA_GRAPHS:
             classes.setdefault(quad.subject.value, set()).add(quad.object.value.rsplit("#", 1)[-1])
     _, nodes, _, _ = csv_export
     found = {row["uri:ID"]: labels for labels, file in nodes for row in _rows(file)}

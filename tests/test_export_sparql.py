@@ -10,7 +10,7 @@ import pytest
 
 from kg.errors import ExportError, UsageError
 from kg.export import ExportOptions, run_export
-from kg.rdf.store import ONTOLOGY_GRAPH
+from kg.rdf.store import NON_DATA_GRAPHS, ONTOLOGY_GRAPH, PROVENANCE_GRAPH
 from test_export_support import free_port, oxigraph_server, sparql_json  # noqa: F401  (fixture used by name)
 
 
@@ -36,7 +36,7 @@ def _dump(base: str) -> set[str]:
 def _store_counts(build: Path) -> dict[str, int]:
     store = ox.Store.read_only(str(build / "store"))
     rows = store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
-    return {row["g"].value: int(row["n"].value) for row in rows if row["g"].value != ONTOLOGY_GRAPH}
+    return {row["g"].value: int(row["n"].value) for row in rows if row["g"].value not in NON_DATA_GRAPHS}
 
 
 def test_push_per_document_matches_the_store_and_a_second_push_changes_nothing(example_build, oxigraph_server):
@@ -51,7 +51,7 @@ def test_push_without_graphs_fills_the_default_graph_with_the_merged_triples(exa
     _push(example_build, oxigraph_server)
     _push(example_build, oxigraph_server)
     merged = len({q.triple for q in ox.Store.read_only(str(example_build / "store")).quads_for_pattern(None, None, None)
-                  if q.graph_name.value != ONTOLOGY_GRAPH})
+                  if q.graph_name.value not in NON_DATA_GRAPHS})
     assert _graph_counts(oxigraph_server) == {"": merged}
 
 

@@ -30,7 +30,7 @@ import pytest
 
 from conftest import need
 from kg.namespaces import RDF
-from kg.rdf.store import ONTOLOGY_GRAPH
+from kg.rdf.store import NON_DATA_GRAPHS, ONTOLOGY_GRAPH, PROVENANCE_GRAPH
 
 __all__ = [
     "ALT_FORMS",
@@ -206,7 +206,7 @@ def sparql_counts(build_dir: Path) -> tuple[Counter, Counter]:
     on the build's store: every subject is a ``Resource``; a label per ``rdf:type``; a
     relationship per distinct triple whose object is a subject somewhere."""
     store = ox.Store.read_only(str(build_dir / "store"))
-    data = f"FILTER (?g != <{ONTOLOGY_GRAPH}>)"
+    data = f"FILTER (?g != <{ONTOLOGY_GRAPH}> && ?g != <{PROVENANCE_GRAPH}>)"
     labels: Counter = Counter()
     for row in store.query(f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {data} }}"):
         labels["Resource"] = int(row["n"].value)
@@ -219,7 +219,7 @@ def sparql_counts(build_dir: Path) -> tuple[Counter, Counter]:
         f"""SELECT ?p (COUNT(*) AS ?n) WHERE {{
               SELECT DISTINCT ?s ?p ?o WHERE {{
                 GRAPH ?g {{ ?s ?p ?o }} GRAPH ?h {{ ?o ?q ?x }}
-                FILTER (?p != <{RDF.type}> && ?g != <{ONTOLOGY_GRAPH}> && ?h != <{ONTOLOGY_GRAPH}>)
+                FILTER (?p != <{RDF.type}> && ?g != <{ONTOLOGY_GRAPH}> && ?h != <{ONTOLOGY_GRAPH}> && ?g != <{PROVENANCE_GRAPH}> && ?h != <{PROVENANCE_GRAPH}>)
               }} }} GROUP BY ?p"""
     ):
         types[_local(row["p"].value)] = int(row["n"].value)

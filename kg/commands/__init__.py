@@ -7,4 +7,9 @@ adds its commands; ``kg.cli`` calls them all at import.
 from __future__ import annotations
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "export",
+    "gazetteer",
+    "query",
+    "trust",
+    "viz",
 )

@@ -15,7 +15,7 @@ import pyoxigraph as ox
 
 from kg.errors import UsageError
 from kg.namespaces import RDF, RDFS
-from kg.rdf.store import ONTOLOGY_GRAPH, open_store
+from kg.rdf.store import ONTOLOGY_GRAPH, PROVENANCE_GRAPH, open_store
 
 __all__ = ["Dataset", "ExportOptions", "ExportResult", "Exporter", "read_dataset", "require_out"]
 
@@ -70,7 +70,8 @@ def read_dataset(graph_dir: Path, *, include_ontology: bool = False) -> Dataset:
     Args:
         graph_dir: the build folder (``kg build … --out DIR``) or its ``store`` folder.
         include_ontology: also read the ontology's named graph (left out by default: the data
-            alone is what property-graph targets and most triple stores want).
+            alone is what property-graph targets and most triple stores want). The provenance
+            graph is always left out.
 
     Raises:
         UsageError: there is no store there.
@@ -81,10 +82,13 @@ def read_dataset(graph_dir: Path, *, include_ontology: bool = False) -> Dataset:
         # open_store takes any existing folder for a store; one that is not fails here.
         raise UsageError(f"{graph_dir}: no store here ({exc}); run 'kg build … --out {graph_dir}' first") from exc
     ontology = ox.NamedNode(ONTOLOGY_GRAPH)
+    # The build's provenance graph holds its timestamps: exports are of the data, and stay
+    # byte-identical for the same input (provenance.ttl travels beside them).
+    provenance = ox.NamedNode(PROVENANCE_GRAPH)
     quads = [
         quad
         for quad in store.quads_for_pattern(None, None, None)
-        if include_ontology or quad.graph_name != ontology
+        if (include_ontology or quad.graph_name != ontology) and quad.graph_name != provenance
     ]
     quads.sort(key=_quad_key)
     return Dataset(source=graph_dir, quads=tuple(quads))

@@ -11,9 +11,12 @@ from kg.iri import graph_iri
 from kg.gen_namespace import ONTOLOGY_FILE
 from kg.types import BuiltGraph
 
-__all__ = ["ONTOLOGY_GRAPH", "open_store", "write_store"]
+__all__ = ["NON_DATA_GRAPHS", "ONTOLOGY_GRAPH", "PROVENANCE_GRAPH", "open_store", "write_store"]
 
 ONTOLOGY_GRAPH = graph_iri("ontology")
+PROVENANCE_GRAPH = graph_iri("provenance")
+# Graphs of a store that are not the corpus's data: the ontology and the build's provenance.
+NON_DATA_GRAPHS = (ONTOLOGY_GRAPH, PROVENANCE_GRAPH)
 
 
 def write_store(graph: BuiltGraph, path: Path, *, extra_turtle: tuple[Path, ...] = ()) -> Path:
@@ -43,4 +46,4 @@ def open_store(path: Path, *, read_only: bool = True) -> ox.Store:
     try:
         return ox.Store.read_only(str(folder)) if read_only else ox.Store(str(folder))
     except (OSError, ValueError) as exc:
-        raise UsageError(f"{folder}: not an Oxigraph store ({exc}); run 'kg build … --out {path}' first") from exc
+        raise UsageError(f"{folder}: no store here, or not an Oxigraph store ({exc}); run 'kg build … --out {path}' first") from exc
