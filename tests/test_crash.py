@@ -15,7 +15,12 @@ from conftest import EXAMPLES
 
 def _build(out: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "kg.cli", "build", str(EXAMPLES), "--out", str(out), "--quiet"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(process: subprocess.Popen) -> None:
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
 
 
 def _usable(out: Path, graph: bytes) -> None:
@@ -28,15 +33,15 @@ def _usable(out: Path, graph: bytes) -> None:
 @pytest.mark.parametrize("delay", [0.5, 2.0, 4.0])
 def test_killed_build_leaves_previous_outputs_intact(tmp_path: Path, delay: float):
     out = tmp_path / "out"
-    assert _build(out).wait(timeout=300) == 0
+    _finish(_build(out))
     graph = (out / "graph.ttl").read_bytes()
     victim = _build(out)
     time.sleep(delay)
     if victim.poll() is None:
         os.kill(victim.pid, signal.SIGKILL)
-    victim.wait(timeout=60)
+    victim.communicate(timeout=60)
     # Same input, so a build that finished before the kill wrote the same bytes.
     _usable(out, graph)
-    assert _build(out).wait(timeout=300) == 0
+    _finish(_build(out))
     _usable(out, graph)
     assert not [p.name for p in out.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]
