@@ -223,9 +223,8 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
         written.append(write_store(graph, out / "store"))
         lap("store")
     if settings.write_html:
-        from kg.viz import write_build_view
-
         from kg.ontology_docs import write_ontology_docs
+        from kg.viz import write_build_view
 
         written.append(write_build_view(graph, out / "graph.html", limit=settings.view_limit))
         written.append(write_ontology_docs(out / "ontology.html"))

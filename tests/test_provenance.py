@@ -160,7 +160,11 @@ def _stored_summary(build_dir: Path) -> str:
 
 
 @pytest.mark.shared
-@pytest.mark.parametrize("fact, surface", [("DSIT", "DSIT"), ("HM Treasury", "HM Treasury")])
+@pytest.mark.parametrize("fact, surface", [
+    # DSIT is named by its abbreviation; the entity's label is the full name
+    ("Department for Science, Innovation and Technology", "DSIT"),
+    ("HM Treasury", "HM Treasury"),
+])
 def test_seed_mention_traces_to_its_exact_text_and_offsets(seed_build: Path, fact: str, surface: str):
     rows = [r for r in _ask(seed_build, fact) if r["evidence"] == "mention"]
     first = min(rows, key=lambda r: r["start"])

@@ -147,3 +147,19 @@ def test_selector_result_is_labelled_with_its_mention(tmp_path: Path):
     report = _validate(BASE, extra)
     selector = [r for r in report.results if r.focus == "https://example.org/m1-selector"]
     assert selector and {r.label for r in selector} == {"HM Treasury"}
+
+
+def test_mention_into_a_text_the_source_lacks_fails_the_quote_check(tmp_path: Path):
+    # The concern has no fs:change, so no stored text can hold the quote.
+    extra = tmp_path / "extra.ttl"
+    extra.write_text(
+        "@prefix ex: <https://example.org/> . @prefix fs: <https://w3id.org/foresight-kg/ontology#> .\n"
+        "@prefix oa: <http://www.w3.org/ns/oa#> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        'ex:bad a fs:Mention ; rdfs:label "skills gap" ; oa:hasBody ex:skills-gap ; oa:hasTarget ex:m2-target ;\n'
+        '    fs:section "change" ; fs:rule "barrier-cue" .\n',
+        encoding="utf-8",
+    )
+    report = _validate(BASE, extra)
+    assert [(r.focus, r.shape, r.message) for r in report.results] == [
+        ("https://example.org/bad", "fsh:MentionQuote", 'oa:exact "skills gap" is not the text at oa:start..oa:end of the source\'s "change"')
+    ]

@@ -41,9 +41,9 @@ from kg.query.worker import PageAnswer, QueryAnswer, QueryJob
 
 __all__ = [
     "QueryPool",
-    "is_loopback",
     "QueryTimeout",
     "ServeSettings",
+    "is_loopback",
     "make_app",
     "negotiate",
     "serve",
