@@ -1,8 +1,21 @@
-"""Build the real corpus under ../shared/ and print seconds per stage, triples and peak memory.
+"""The full real corpus, end to end, and what it is measured against.
 
-Usage: .venv/bin/python benchmarks/bench_build.py [--with-rows] [--no-extract] [--jobs N] [--versus]
+Usage:
+    .venv/bin/python benchmarks/bench_build.py [--jobs N] [--scale N] [--no-rdflib] [--no-extract]
 
-Each build runs in a fresh child process so that its peak RSS is its own.
+Builds the 130 markdown documents and the ~97,000 parquet rows under ../shared/ and prints,
+from the same run:
+
+* wall time per stage (parse, extract, resolve, graph, write, store, html), triples and peak RSS
+  of the build (each build in a fresh child process, so that its peak is its own);
+* extraction against bare ``nlp.pipe`` over the same texts with the same pipeline;
+* the graph stages against (a) a plain-rdflib build of the same triples (``Graph.add`` and
+  Turtle) and (b) the floor, pyoxigraph loading and serialising those triples;
+* a rebuild after one changed document (the cache in the output folder), against the full build;
+* with ``--scale N``, the same rows N times over as N times as many documents, against 1x.
+
+The markdown corpus is copied to a temporary folder (one of its documents is edited there);
+nothing under ../shared/ is written.
 """
 
 from __future__ import annotations
@@ -10,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,77 +32,187 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+PARQUET = SHARED / "data" / "futures-parquet"
+STAGES = ("parse", "extract", "resolve", "graph", "validate", "write", "store", "html")
 
 
-def child(paths: list[str], out: str, extract: bool, jobs: int) -> None:
+# ----------------------------------------------------------------------------- child modes
+
+
+def child_build(out: str, paths: list[str], jobs: int, extract: bool) -> dict:
     from kg.pipeline import build
     from kg.settings import Settings
 
     start = time.perf_counter()
-    report = build([Path(p) for p in paths], Path(out), Settings(write_html=False, validate=False, extract=extract, jobs=jobs))
+    report = build([Path(p) for p in paths], Path(out), Settings(validate=False, extract=extract, jobs=jobs))
     wall = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"wall": wall, "peak_mb": peak_mb, "documents": report.documents, "records": report.records,
-                      "triples": report.triples, "rejected": report.rejected, "timings": dict(report.timings)}))
+    return {"wall": wall, "peak_mb": _peak_mb(), "documents": report.documents, "records": report.records,
+            "triples": report.triples, "rejected": report.rejected, "timings": dict(report.timings),
+            "reused": [list(r) for r in report.reused]}
 
 
-def compare(ttl: Path) -> str:
-    """The same triples built (a) the plain-rdflib way and (b) at the pyoxigraph floor."""
-    import pyoxigraph as ox
-    import rdflib
+def child_bare(paths: list[str]) -> dict:
+    """Bare ``nlp.pipe`` over exactly the texts extraction reads, with the same pipeline."""
+    from kg.extract.mentions import _batches, table_terms, text_units
+    from kg.extract.nlp import make_pipeline
+    from kg.gazetteer import DEFAULT_GAZETTEERS, load_gazetteer
+    from kg.pipeline import collect_documents, discover_inputs, read_inputs
+    from kg.rdf.build import assign_record_iris, distinct_records
 
-    triples = list(ox.parse(path=str(ttl), format=ox.RdfFormat.TURTLE))
+    docs, records, _ = collect_documents(read_inputs(discover_inputs([Path(p) for p in paths])))
+    rows = distinct_records(records)
+    texts = [text for text, _ in _batches(text_units(docs, rows, assign_record_iris(rows)))]
+    nlp = make_pipeline(load_gazetteer(DEFAULT_GAZETTEERS), table_terms(rows))
     start = time.perf_counter()
-    ox.serialize(triples, format=ox.RdfFormat.TURTLE)
+    for _ in nlp.pipe(texts, batch_size=256):
+        pass
+    return {"bare_pipe": time.perf_counter() - start, "texts": len(texts), "chars": sum(map(len, texts))}
+
+
+def child_compare(ttl: str, skip_rdflib: bool) -> dict:
+    """The same triples built the plain-rdflib way and at the pyoxigraph floor."""
+    import pyoxigraph as ox
+
+    triples = list(ox.parse(path=ttl, format=ox.RdfFormat.TURTLE))
+    result: dict = {"triples": len(triples)}
+    start = time.perf_counter()
     store = ox.Store()
     store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
-    floor = time.perf_counter() - start
-    def to_rdflib(term):
-        if isinstance(term, ox.NamedNode):
-            return rdflib.URIRef(term.value)
-        if isinstance(term, ox.Literal):
-            return rdflib.Literal(term.value, lang=term.language, datatype=None if term.language or term.datatype.value.endswith("#string") else rdflib.URIRef(term.datatype.value))
-        return rdflib.BNode(term.value)
-    converted = [(to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)) for t in triples]
-    start = time.perf_counter()
-    graph = rdflib.Graph()
-    for triple in converted:
-        graph.add(triple)
-    graph.serialize(format="turtle")
-    plain = time.perf_counter() - start
-    return f"    same {len(triples)} triples: plain rdflib (Graph.add + Turtle) {plain:.1f} s; pyoxigraph floor (serialise + store) {floor:.1f} s"
+    store.dump(format=ox.RdfFormat.TURTLE, from_graph=ox.DefaultGraph())
+    result["floor_memory"] = time.perf_counter() - start
+    del store
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        store = ox.Store(folder)
+        store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+        store.flush()
+        store.dump(format=ox.RdfFormat.TURTLE, from_graph=ox.DefaultGraph())
+        result["floor_disk"] = time.perf_counter() - start
+        del store
+    if not skip_rdflib:
+        import rdflib
+
+        def term(t):
+            if isinstance(t, ox.NamedNode):
+                return rdflib.URIRef(t.value)
+            if isinstance(t, ox.Literal):
+                plain = t.language or t.datatype.value.endswith("#string")
+                return rdflib.Literal(t.value, lang=t.language, datatype=None if plain else rdflib.URIRef(t.datatype.value))
+            return rdflib.BNode(t.value)
+
+        converted = [(term(t.subject), term(t.predicate), term(t.object)) for t in triples]
+        del triples
+        start = time.perf_counter()
+        graph = rdflib.Graph()
+        for triple in converted:
+            graph.add(triple)
+        graph.serialize(format="turtle")
+        result["rdflib"] = time.perf_counter() - start
+    return result
 
 
-def measure(label: str, paths: list[Path], extract: bool, jobs: int = 1, versus: bool = False) -> None:
-    with tempfile.TemporaryDirectory() as out:
-        run = subprocess.run([sys.executable, __file__, "--jobs", str(jobs), *(["--no-extract"] if not extract else []), "--child", out, *map(str, paths)],
-                             capture_output=True, text=True, check=True)
-        extra = compare(Path(out) / "graph.ttl") if versus else ""
-    data = json.loads(run.stdout.strip().splitlines()[-1])
-    stages = " · ".join(f"{k} {v:.2f}s" for k, v in data["timings"].items())
-    print(f"{label}: {data['wall']:.2f} s, {data['documents']} documents, {data['records']} records, "
-          f"{data['triples']} triples, peak RSS {data['peak_mb']:.0f} MB, {data['rejected']} rejected\n    {stages}")
-    if extra:
-        print(extra)
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ----------------------------------------------------------------------------- parent
+
+
+def run_child(*args: str) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"child {args[:2]} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def show_build(label: str, data: dict) -> None:
+    stages = " · ".join(f"{k} {data['timings'][k]:.1f}" for k in STAGES if k in data["timings"])
+    print(f"{label}: {data['wall']:.1f} s wall, peak RSS {data['peak_mb']:.0f} MB; {data['documents']:,} documents, "
+          f"{data['records']:,} rows, {data['triples']:,} triples, {data['rejected']} rejected")
+    print(f"    seconds: {stages}")
+
+
+def scale_rows(times: int, folder: Path) -> Path:
+    """The parquet rows ``times`` over: copy k of document ``src`` becomes document ``src~k``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True)
+    for path in sorted(PARQUET.glob("*.parquet*")):
+        table = pq.read_table(path)
+        copies = [table]
+        for k in range(1, times):
+            src = pc.binary_join_element_wise(pc.cast(table["src"], pa.string()), pa.scalar(f"~{k}"), "")
+            copies.append(table.set_column(table.schema.get_field_index("src"), "src", src))
+        pq.write_table(pa.concat_tables(copies), folder / path.name.replace(".gzip", ""))
+    return folder
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", nargs="+")
-    parser.add_argument("--with-rows", action="store_true", help="also build the ~97,000 rows of the parquet export")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--scale", type=int, default=0, help="also build the rows N times over (10 for the issue's 10x)")
+    parser.add_argument("--no-rdflib", action="store_true", help="skip the plain-rdflib build (minutes at this size)")
     parser.add_argument("--no-extract", action="store_true")
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--versus", action="store_true", help="also time plain rdflib and the pyoxigraph floor on the same triples")
     args = parser.parse_args()
     if args.child:
-        child(args.child[1:], args.child[0], not args.no_extract, args.jobs)
+        mode, *rest = args.child
+        if mode == "build":
+            out, jobs, extract, *paths = rest
+            print(json.dumps(child_build(out, paths, int(jobs), extract == "1")))
+        elif mode == "bare":
+            print(json.dumps(child_bare(rest)))
+        elif mode == "compare":
+            print(json.dumps(child_compare(rest[0], rest[1] == "1")))
         return
     if not (SHARED / "corpus").is_dir():
         sys.exit(f"{SHARED} is absent: this benchmark measures the real corpus there")
-    measure(f"markdown corpus (130 files), --jobs {args.jobs}", [SHARED / "corpus"], not args.no_extract, args.jobs, args.versus)
-    if args.with_rows:
-        measure(f"corpus + parquet rows, --jobs {args.jobs}", [SHARED / "corpus", SHARED / "data" / "futures-parquet"],
-                not args.no_extract, args.jobs, args.versus)
+    extract = "0" if args.no_extract else "1"
+    with tempfile.TemporaryDirectory(prefix="kg-bench-build-") as tmp_name:
+        tmp = Path(tmp_name)
+        corpus = tmp / "corpus"
+        shutil.copytree(SHARED / "corpus", corpus)
+        out = tmp / "out"
+        full = run_child("build", str(out), str(args.jobs), extract, str(corpus), str(PARQUET))
+        show_build(f"full corpus, --jobs {args.jobs}, first build", full)
+
+        if extract == "1":
+            bare = run_child("bare", str(corpus), str(PARQUET))
+            ratio = full["timings"]["extract"] / bare["bare_pipe"]
+            print(f"    extraction {full['timings']['extract']:.1f} s vs bare nlp.pipe {bare['bare_pipe']:.1f} s over the same "
+                  f"{bare['texts']:,} texts ({bare['chars'] / 1e6:.1f} M characters), one process: {ratio:.2f}x")
+
+        compare = run_child("compare", str(out / "graph.ttl"), "1" if args.no_rdflib else "0")
+        ours = full["timings"]["graph"] + full["timings"]["write"]
+        ours_store = ours + full["timings"].get("store", 0)
+        print(f"    same {compare['triples']:,} triples: pyoxigraph floor {compare['floor_memory']:.1f} s in memory, "
+              f"{compare['floor_disk']:.1f} s on disk (load + Turtle)")
+        print(f"    graph + write {ours:.1f} s = {ours / compare['floor_memory']:.2f}x the in-memory floor; "
+              f"graph + write + store {ours_store:.1f} s = {ours_store / compare['floor_disk']:.2f}x the on-disk floor")
+        if "rdflib" in compare:
+            print(f"    plain rdflib (Graph.add + Turtle) {compare['rdflib']:.1f} s for the graph stages alone: "
+                  f"ours end to end is {compare['rdflib'] / full['wall']:.1f}x faster, graph + write {compare['rdflib'] / ours:.1f}x")
+
+        target = sorted(corpus.glob("*.md"))[len(list(corpus.glob("*.md"))) // 2]
+        text = target.read_text(encoding="utf-8")
+        target.write_text(text.replace("## Summary\n", "## Summary\n\nThe Cabinet Office reviewed this report. ", 1), encoding="utf-8")
+        again = run_child("build", str(out), str(args.jobs), extract, str(corpus), str(PARQUET))
+        show_build(f"one document changed ({target.name}), rebuilt with the cache", again)
+        print(f"    {again['wall'] / full['wall'] * 100:.1f} % of the full build; reused {again['reused']}")
+
+        if args.scale > 1:
+            rows = scale_rows(args.scale, tmp / f"rows-x{args.scale}")
+            one = run_child("build", str(tmp / "x1"), str(args.jobs), extract, str(PARQUET))
+            show_build("rows only, 1x", one)
+            big = run_child("build", str(tmp / f"x{args.scale}"), str(args.jobs), extract, str(rows))
+            show_build(f"rows only, {args.scale}x", big)
+            print(f"    {args.scale}x the rows cost {big['wall'] / one['wall']:.1f}x the time and "
+                  f"{big['peak_mb'] / one['peak_mb']:.1f}x the peak memory")
+            for stage in STAGES:
+                if stage in one["timings"] and one["timings"][stage] > 0.5:
+                    print(f"      {stage}: {big['timings'][stage] / one['timings'][stage]:.1f}x")
 
 
 if __name__ == "__main__":

@@ -39,10 +39,16 @@ def build(
     spacy_model: Annotated[str | None, typer.Option(help="An installed trained spaCy pipeline (name or path) whose ORG entities join the rules.")] = None,
     gazetteer: Annotated[list[Path] | None, typer.Option(help="Gazetteer Turtle file (repeatable); default: the shipped UK and world gazetteers.")] = None,
     overrides: Annotated[Path | None, typer.Option(help="CSV of forced/forbidden merges: action,name,other.")] = None,
+    clean: Annotated[bool, typer.Option("--clean", help="Ignore what earlier builds into OUT cached; rebuild everything.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither use nor keep OUT/cache.sqlite.")] = False,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:8786) to run extraction on.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Build the knowledge graph of PATHS into OUT (graph.ttl, store/, graph.html, ontology.html,
     merges.csv, validation.txt, report.json, provenance.ttl).
+
+    A second build into the same OUT reuses OUT/cache.sqlite: only new or changed inputs are
+    read again, and the outputs are the same bytes as a clean build's.
 
     Exit status: 0 when every input was used, 1 when some were rejected (everything else is
     still built), 2 on a usage error.
@@ -52,6 +58,7 @@ def build(
     settings = Settings(
         write_store=not no_store, write_html=not no_html, validate=not no_validate, view_limit=view_limit, jobs=jobs, extract=not no_extract,
         spacy_model=spacy_model, gazetteers=tuple(gazetteer) if gazetteer else None, overrides=overrides,
+        cache=not no_cache, clean=clean, scheduler=scheduler,
     )
     show = not quiet and console.is_terminal
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import time
 from collections import Counter, defaultdict
@@ -14,9 +15,10 @@ from kg.errors import InputError, UsageError
 from kg.fsutil import write_text_atomic
 from kg.ingest.markdown import iter_markdown_files, parse_document
 from kg.ingest.tabular import is_tabular, read_tabular
-from kg.rdf.build import assign_record_iris, build_graph, distinct_records
+from kg.cache import BuildCache, content_key, pipeline_fingerprint
+from kg.rdf.build import VOCABULARY_GRAPH, assign_record_iris, build_graph, distinct_records
 from kg.rdf.store import write_store
-from kg.rdf.write import write_turtle
+from kg.rdf.write import turtle_bodies, write_turtle
 from kg.extract.mentions import drop_foreign_rule_mentions, extract_mentions, table_terms, text_units
 from kg.extract.nlp import make_pipeline
 from kg.gazetteer import DEFAULT_GAZETTEERS, load_gazetteer
@@ -86,8 +88,11 @@ def discover_inputs(paths: Sequence[Path]) -> list[InputFile]:
     return list(found.values())
 
 
-def read_inputs(inputs: Sequence[InputFile], progress: Progress | None = None) -> ReadResult:
-    """Parse every input; a bad file becomes a rejected outcome, never an exception."""
+def read_inputs(inputs: Sequence[InputFile], progress: Progress | None = None, cache: BuildCache | None = None) -> ReadResult:
+    """Parse every input; a bad file becomes a rejected outcome, never an exception.
+
+    With a ``cache``, a file whose name and bytes an earlier build parsed is not parsed again.
+    """
     docs: list[ParsedDoc] = []
     records: list[Record] = []
     outcomes: list[InputOutcome] = []
@@ -96,11 +101,11 @@ def read_inputs(inputs: Sequence[InputFile], progress: Progress | None = None) -
             progress("read", index, len(inputs))
         try:
             if item.tabular:
-                batch = read_tabular(item.path, name=item.name)
+                batch = _parse_cached(item, cache, read_tabular)
                 records.extend(batch.records)
                 outcomes.append(_outcome(item.name, batch.problems, sorted({r.doc_id for r in batch.records}), len(batch.records)))
             else:
-                parsed = parse_document(item.path, name=item.name)
+                parsed = _parse_cached(item, cache, parse_document)
                 docs.append(parsed)
                 outcome = _outcome(item.name, parsed.problems, [parsed.doc.doc_id], len(parsed.records))
                 outcomes.append(replace(outcome, language=parsed.doc.language))
@@ -110,6 +115,20 @@ def read_inputs(inputs: Sequence[InputFile], progress: Progress | None = None) -
     if progress:
         progress("read", len(inputs), len(inputs))
     return ReadResult(tuple(docs), tuple(records), tuple(outcomes))
+
+
+def _parse_cached(item: InputFile, cache: BuildCache | None, parse: Callable):
+    if cache is None:
+        return parse(item.path, name=item.name)
+    try:
+        key = content_key(item.name, item.path.read_bytes())
+    except OSError:
+        return parse(item.path, name=item.name)  # let the parser report it, with its wording
+    found = cache.get_parsed(key)
+    if found is None:
+        found = parse(item.path, name=item.name)
+        cache.put_parsed(key, found)
+    return found
 
 
 def _outcome(name: str, problems: Sequence[Problem], doc_ids: Sequence[str], count: int) -> InputOutcome:
@@ -147,7 +166,8 @@ def collect_documents(result: ReadResult) -> tuple[list[SourceDoc], list[Record]
 
 
 def extract_entities(
-    docs: Sequence[SourceDoc], rows: Sequence[Record], iris: dict, settings: Settings, progress: Progress | None = None
+    docs: Sequence[SourceDoc], rows: Sequence[Record], iris: dict, settings: Settings, progress: Progress | None = None,
+    cache: BuildCache | None = None, lap: Callable[[str], None] | None = None,
 ) -> tuple[Resolution, Statements]:
     """Find, resolve and link entities: the spaCy pipeline over every text, then resolution.
 
@@ -155,17 +175,54 @@ def extract_entities(
         The resolution (entities, mentions, merge log) and its statements.
     """
     gazetteer = load_gazetteer(settings.gazetteers or DEFAULT_GAZETTEERS)
-    nlp = make_pipeline(gazetteer, table_terms(rows), settings.spacy_model)
+    terms = table_terms(rows)
+    # Made only when some text is not in the cache: a rebuild after a small change skips it.
+    nlp = functools.cache(lambda: make_pipeline(gazetteer, terms, settings.spacy_model))
     units = text_units(docs, rows, iris)
     if progress:
         progress("extract", 0, len(units))
-    mentions = drop_foreign_rule_mentions(extract_mentions(units, nlp, jobs=settings.jobs), docs, units)
+    scanner = None
+    if settings.scheduler:
+        from kg.extract.dask_scan import PipelineRecipe, Scanner
+
+        recipe = PipelineRecipe(gazetteer, tuple(terms), settings.spacy_model, content_key(*_extraction_inputs(settings), *map(repr, terms)))
+        scanner = Scanner(settings.scheduler, recipe)
+    try:
+        found = extract_mentions(units, nlp, jobs=settings.jobs, cache=cache, terms=terms, scanner=scanner)
+    finally:
+        if scanner is not None:
+            scanner.close()
+    mentions = drop_foreign_rule_mentions(found, docs, units)
+    if lap:
+        lap("extract")
     if progress:
         progress("extract", len(units), len(units))
     overrides = read_overrides(settings.overrides) if settings.overrides else Overrides()
     resolution = resolve_entities(mentions, gazetteer, overrides)
     link_settings = LinkSettings(settings.barrier_coverage, settings.tech_issue_jaccard)
     return resolution, link_quads(resolution, rows, iris, gazetteer, link_settings)
+
+
+def _extraction_inputs(settings: Settings) -> list[str | bytes]:
+    """What extraction depends on besides the code: the gazetteers' bytes and the model."""
+    parts: list[str | bytes] = [f"model={settings.spacy_model or ''}"]
+    if settings.spacy_model:
+        import spacy
+
+        try:
+            parts.append(str(spacy.util.get_package_version(settings.spacy_model) or spacy.util.get_model_meta(Path(settings.spacy_model))))
+        except (OSError, ValueError):
+            parts.append("model meta unknown")
+    for path in settings.gazetteers or DEFAULT_GAZETTEERS:
+        parts += [str(path), Path(path).read_bytes() if Path(path).is_file() else b"absent"]
+    return parts
+
+
+def _peak_mb() -> float:
+    import resource
+
+    # ru_maxrss is in KiB on Linux (bytes on macOS, where this overstates; it is a figure to read).
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), progress: Progress | None = None) -> BuildReport:
@@ -181,18 +238,29 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
     """
     started = _dt.datetime.now(_dt.timezone.utc)
     timings: dict[str, float] = {}
+    peaks: dict[str, float] = {}
     clock = time.perf_counter()
 
     def lap(stage: str) -> None:
         nonlocal clock
         now = time.perf_counter()
         timings[stage] = round(now - clock, 3)
+        peaks[stage] = _peak_mb()
         clock = now
 
     inputs = discover_inputs(paths)
     if not inputs:
         raise UsageError(f"no markdown or tabular files found in {', '.join(map(str, paths))}")
-    result = read_inputs(inputs, progress)
+    cache = BuildCache.open(out, pipeline_fingerprint(_extraction_inputs(settings)), clean=settings.clean) if settings.cache else None
+    try:
+        return _build(inputs, out, settings, progress, cache, started, timings, peaks, lap)
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+def _build(inputs, out, settings, progress, cache, started, timings, peaks, lap) -> BuildReport:
+    result = read_inputs(inputs, progress, cache)
     docs, records, outcomes = collect_documents(result)
     rows = distinct_records(records)
     iris = assign_record_iris(rows)
@@ -200,9 +268,12 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
     links = Statements()
     resolution = None
     if settings.extract:
-        resolution, links = extract_entities(docs, rows, iris, settings, progress)
-        lap("extract")
+        resolution, links = extract_entities(docs, rows, iris, settings, progress, cache, lap)
+        lap("resolve")
     graph = build_graph(docs, rows, iris, links)
+    del links  # its lines are in the graph now; at corpus scale they are hundreds of megabytes
+    hashes = {name: content_key(data) for name, data in graph.segments}
+    before = cache.segment_hashes() if cache is not None and not cache.fresh else None
     lap("graph")
     validation = None
     if settings.validate:
@@ -211,7 +282,9 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
         validation = validate_graph(graph)
         lap("validate")
     out.mkdir(parents=True, exist_ok=True)
-    written = [write_turtle(graph, out / "graph.ttl")]
+    unchanged = {name for name, h in hashes.items() if before and before.get(name) == h}
+    bodies = turtle_bodies(graph, lambda name: cache.segment_turtle(name) if name in unchanged else None)
+    written = [write_turtle(graph, out / "graph.ttl", bodies=bodies)]
     if validation is not None:
         from kg.rdf.validate import write_validation
 
@@ -220,8 +293,17 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
         written.append(write_merges(resolution, out / "merges.csv"))
     lap("write")
     if settings.write_store:
-        written.append(write_store(graph, out / "store"))
+        if cache is None:
+            written.append(write_store(graph, out / "store"))
+        else:
+            written.append(write_store(graph, out / "store", hashes=hashes, before=before, old_nquads=cache.segment_nquads))
         lap("store")
+    if cache is not None:
+        # The vocabulary graph is shared by every document; its old statements let the next
+        # build patch the store by difference instead of reloading it.
+        cache.put_segments((name, hashes[name], body, data if name == VOCABULARY_GRAPH else None)
+                           for (name, body), (_, data) in zip(bodies, graph.segments))
+        cache.commit()
     if settings.write_html:
         from kg.ontology_docs import write_ontology_docs
         from kg.viz import write_build_view
@@ -239,6 +321,8 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
         nodes_by_class=graph.node_counts,
         outputs=tuple(sorted([*(p.relative_to(out).as_posix() for p in written), "provenance.ttl"])) + ("report.json",),
         timings=tuple(timings.items()),
+        reused=tuple((k, cache.hits[k], cache.misses[k]) for k in ("parsed", "scans")) if cache is not None else (),
+        peak_mb=tuple(peaks.items()),
     )
     written.append(write_report(report, out / "report.json", validation=validation))
     from kg.provenance import record_build, tool_files
@@ -260,6 +344,8 @@ def write_report(report: BuildReport, path: Path, *, validation: ValidationRepor
     data["languages"] = dict(sorted(languages.items()))
     data["nodes_by_class"] = dict(report.nodes_by_class)
     data["timings"] = dict(report.timings)
+    data["peak_mb"] = dict(report.peak_mb)
+    data["reused"] = {table: {"reused": hits, "made": made} for table, hits, made in report.reused}
     for item in data["inputs"]:
         item["problems"] = [
             {"file": p["file"], "line": p["line"], "severity": p["severity"], "message": p["message"]} for p in item["problems"]

@@ -24,6 +24,10 @@ class Settings:
         overrides: CSV of forced/forbidden merges (``action,name,other``), or ``None``.
         barrier_coverage: share of a barrier's content words a behavior must contain to address it.
         tech_issue_jaccard: word overlap above which a technology and an issue are related.
+        cache: keep ``DIR/cache.sqlite`` and reuse what an earlier build into ``DIR`` computed
+            for unchanged inputs; the outputs are the same bytes as without it.
+        clean: ignore the cache this time (it is rebuilt from scratch).
+        scheduler: address of a Dask distributed scheduler to run extraction on, or ``None``.
     """
 
     jobs: int = 1
@@ -37,3 +41,6 @@ class Settings:
     overrides: Path | None = None
     barrier_coverage: float = 0.6
     tech_issue_jaccard: float = 0.2
+    cache: bool = True
+    clean: bool = False
+    scheduler: str | None = None

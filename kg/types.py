@@ -9,6 +9,8 @@ Flow::
 from __future__ import annotations
 
 import datetime as _dt
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -289,12 +291,39 @@ class Statements:
     """N-Quads lines made by a stage other than ``build_graph`` (entities, mentions, links).
 
     Attributes:
-        lines: one statement a line, each ending in ``" .\n"``.
+        graphs: (named graph IRI, its lines) pairs; one statement a line, each ending in
+            ``" .\n"`` and naming that graph.
         counts: typed nodes per class local name among them.
     """
 
-    lines: tuple[str, ...] = ()
+    graphs: tuple[tuple[str, tuple[str, ...]], ...] = ()
     counts: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(line for _, lines in self.graphs for line in lines)
+
+
+class _SegmentStream(io.RawIOBase):
+    """Reads a sequence of byte strings as one stream."""
+
+    def __init__(self, segments: tuple[tuple[str, bytes], ...]) -> None:
+        self._parts = iter(data for _, data in segments)
+        self._view = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._view:
+            part = next(self._parts, None)
+            if part is None:
+                return 0
+            self._view = memoryview(part)
+        n = min(len(buffer), len(self._view))
+        buffer[:n] = self._view[:n]
+        self._view = self._view[n:]
+        return n
 
 
 @dataclass(frozen=True)
@@ -302,26 +331,45 @@ class BuiltGraph:
     """The RDF produced by ``build_graph``.
 
     Attributes:
-        nquads: the graph as N-Quads, one statement a line, grouped by subject in a
-            deterministic order, each in its document's named graph (shared concepts and
-            entities in the vocabulary graph). Text is the fast path: Python makes a line far
-            sooner than a pyoxigraph quad object, and Oxigraph parses it natively.
+        segments: (named graph IRI, its statements as N-Quads) pairs, sorted by IRI: each
+            document's own graph, and the vocabulary graph of shared concepts and entities.
+            Within a segment, one statement a line, grouped by subject in a deterministic
+            order, no line twice. Text is the fast path: Python makes a line far sooner than a
+            pyoxigraph quad object, and Oxigraph parses it natively.
         node_counts: typed nodes per class local name.
         triples: distinct triples once the named graphs are merged.
     """
 
-    nquads: bytes = b""
+    segments: tuple[tuple[str, bytes], ...] = ()
     node_counts: tuple[tuple[str, int], ...] = ()
     triples: int = 0
+
+    @property
+    def nquads(self) -> bytes:
+        """The whole graph as N-Quads: the segments in order."""
+        cached = self.__dict__.get("_nquads")
+        if cached is None:
+            cached = b"".join(data for _, data in self.segments)
+            object.__setattr__(self, "_nquads", cached)
+        return cached
+
+    def reader(self) -> io.BufferedReader:
+        """The N-Quads as a file-like stream over the segments, without joining them (a
+        corpus's graph is most of a gigabyte of text)."""
+        return io.BufferedReader(_SegmentStream(self.segments), buffer_size=1 << 20)
+
+    def iter_quads(self) -> Iterator:
+        """The statements as pyoxigraph quads, parsed as they are read."""
+        import pyoxigraph as ox
+
+        return ox.parse(self.reader(), format=ox.RdfFormat.N_QUADS)
 
     @property
     def quads(self) -> tuple:
         """The statements as pyoxigraph quads (parsed on first use; slower than ``nquads``)."""
         cached = self.__dict__.get("_quads")
         if cached is None:
-            import pyoxigraph as ox
-
-            cached = tuple(ox.parse(self.nquads, format=ox.RdfFormat.N_QUADS))
+            cached = tuple(self.iter_quads())
             object.__setattr__(self, "_quads", cached)
         return cached
 
@@ -360,6 +408,8 @@ class BuildReport:
         nodes_by_class: typed nodes per class.
         outputs: files written, relative to the output folder.
         timings: seconds per stage.
+        reused: per build-cache table (``parsed``, ``scans``), entries reused and entries made.
+        peak_mb: the process's peak resident memory (MiB) at the end of each stage.
     """
 
     inputs: tuple[InputOutcome, ...]
@@ -370,6 +420,8 @@ class BuildReport:
     nodes_by_class: tuple[tuple[str, int], ...] = ()
     outputs: tuple[str, ...] = ()
     timings: tuple[tuple[str, float], ...] = field(default=(), compare=False)
+    reused: tuple[tuple[str, int, int], ...] = field(default=(), compare=False)
+    peak_mb: tuple[tuple[str, float], ...] = field(default=(), compare=False)
 
     @property
     def rejected(self) -> int:

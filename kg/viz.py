@@ -531,7 +531,7 @@ def write_store_view(store: ox.Store, options: ViewOptions, path: Path) -> ViewR
 
 def write_build_view(graph: BuiltGraph, path: Path, *, limit: int = 2000) -> Path:
     """Write the build's ``graph.html``: the same view as an unfiltered ``kg viz``."""
-    write_view(project_quads(graph.quads), ViewOptions(limit=limit), path)
+    write_view(project_quads(graph.iter_quads()), ViewOptions(limit=limit), path)
     return path
 
 

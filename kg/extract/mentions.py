@@ -11,11 +11,13 @@ from bisect import bisect_right
 
 import numpy as np
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from kg.cache import BuildCache, content_key
 from kg.extract.acronyms import find_acronym_definitions
 from kg.extract.nlp import TableTerm, lemma_key, table_term_ok
 from kg.gazetteer import is_common_word
@@ -23,7 +25,10 @@ from kg.ingest.language import detect_language
 from kg.iri import document_iri
 from kg.types import EntityKind, Mention, Record, RecordKind, SourceDoc, TextUnit
 
-__all__ = ["RECORD_SECTIONS", "drop_foreign_rule_mentions", "extract_mentions", "table_terms", "text_units"]
+if TYPE_CHECKING:
+    from kg.extract.dask_scan import Scanner
+
+__all__ = ["RECORD_SECTIONS", "drop_foreign_rule_mentions", "extract_mentions", "scan_batches", "table_terms", "text_units"]
 
 RECORD_SECTIONS = ("name", "description", "change", "ten_year", "driving_force")
 _LABEL_KIND = {
@@ -97,19 +102,55 @@ def table_terms(rows: Iterable[Record]) -> list[TableTerm]:
     return [seen[k] for k in sorted(seen)]
 
 
-def extract_mentions(units: Sequence[TextUnit], nlp: Language, *, jobs: int = 1, batch_size: int = 256) -> list[Mention]:
+def extract_mentions(
+    units: Sequence[TextUnit],
+    nlp: Language | Callable[[], Language],
+    *,
+    jobs: int = 1,
+    batch_size: int = 256,
+    cache: BuildCache | None = None,
+    terms: Sequence[TableTerm] = (),
+    scanner: Scanner | None = None,
+) -> list[Mention]:
     """Find entity mentions in every unit.
 
     Acronyms defined anywhere in the corpus (``Long Form (LF)``) are then found wherever else
     they appear, with the exact case, as mentions of the long form's entity. With ``jobs`` > 1
     the units are split among forked worker processes that inherit the pipeline (spaCy's own
-    ``n_process`` pickles it for each worker, which costs more than it saves here); the result
-    is the same as with one process.
+    ``n_process`` pickles it for each worker, which costs more than it saves here); ``nlp`` may
+    be a function that makes the pipeline, called only if some text needs reading; with a
+    ``scanner`` (a Dask cluster) they run as its tasks. The result is the same either way.
+
+    With a ``cache``, a text read by an earlier build with the same pipeline is not read
+    again, unless a table name (``terms``, the ones the pipeline was made with) was added,
+    removed or respelt since and occurs in it.
     """
-    if jobs > 1 and len(units) >= 4 * batch_size:
-        mentions, definitions = _scan_parallel(units, nlp, jobs, batch_size)
-    else:
-        mentions, definitions = _scan(units, nlp, batch_size)
+    batches = list(_batches(units))
+    keys = [_batch_key(text, parts) for text, parts in batches]
+    results: dict[str, BatchResult] = {}
+    if cache is not None:
+        results = cache.get_scans(keys)
+        stale = _changed_terms(cache.get_meta("terms"), terms)
+        if stale:
+            results = {k: v for (text, _), k in zip(batches, keys) if (v := results.get(k)) is not None
+                       and not _mentions_any(text, stale)}
+    todo = [i for i, key in enumerate(keys) if key not in results]
+    found = _scan_all([batches[i] for i in todo], nlp, jobs, batch_size, scanner) if todo else []
+    fresh = {keys[i]: result for i, result in zip(todo, found)}
+    results.update(fresh)
+    if cache is not None:
+        cache.put_scans(fresh.items())
+        cache.put_meta("terms", sorted((t.text, t.label, t.key) for t in terms))
+    mentions: list[Mention] = []
+    definitions: _Definitions = defaultdict(Counter)
+    for (_, parts), key in zip(batches, keys):
+        raw, defs = results[key]
+        for index, *rest in raw:
+            unit = parts[index][0]
+            mentions.append(Mention(unit.doc_id, unit.target, unit.section, rest[0], rest[1], rest[2], EntityKind(rest[3]),
+                                    *rest[4:]))
+        for short, key_, kind in defs:
+            definitions[short][(key_, EntityKind(kind))] += 1
     mentions = _corroborate_title_case(units, mentions)
     mentions.extend(_acronym_mentions(units, definitions))
     mentions.sort(key=lambda m: (m.doc_id, m.target, m.section, m.start, m.end, m.kind))
@@ -117,6 +158,11 @@ def extract_mentions(units: Sequence[TextUnit], nlp: Language, *, jobs: int = 1,
 
 
 _Definitions = dict[str, Counter]
+# One batch's scan: its mentions as (part index, start, end, surface, kind, rule, key, sentence,
+# sentence start) and its acronym definitions as (short, key, kind): plain values, so that
+# they cache (marshal) and travel (Dask) cheaply.
+BatchResult = tuple[list[tuple], list[tuple[str, str, str]]]
+Batch = tuple[str, list[tuple[TextUnit, int]]]
 
 
 _JOIN = "\n\n"
@@ -125,7 +171,29 @@ _JOIN = "\n\n"
 _PIECE = 100_000
 
 
-def _pieces(unit: TextUnit) -> Iterator[tuple[str, list[tuple[TextUnit, int]]]]:
+def _batch_key(text: str, parts: Sequence[tuple[TextUnit, int]]) -> str:
+    return content_key(text, *(f"{u.doc_id}\t{u.target}\t{u.section}\t{offset}" for u, offset in parts))
+
+
+def _changed_terms(before: object, terms: Sequence[TableTerm]) -> list[str]:
+    """What a changed table name could match: its text without spaces, lower-cased."""
+    old = {tuple(t) for t in before} if isinstance(before, list) else set()
+    new = {(t.text, t.label, t.key) for t in terms}
+    return sorted({_squash(text) for text, _, _ in old ^ new})
+
+
+def _squash(text: str) -> str:
+    return "".join(text.lower().split())
+
+
+def _mentions_any(text: str, squashed: Sequence[str]) -> bool:
+    """Whether a phrase matcher could find one of ``squashed`` in ``text``: a token match
+    joins the tokens' lower forms, which then occur in the lower-cased text without its spaces."""
+    flat = _squash(text)
+    return any(s in flat for s in squashed)
+
+
+def _pieces(unit: TextUnit) -> Iterator[Batch]:
     """A text too long for one spaCy doc, cut after sentence ends into pieces of at most
     ``_PIECE`` characters; each piece's offset is negative, so that offsets in the piece map
     back into the whole text."""
@@ -139,7 +207,7 @@ def _pieces(unit: TextUnit) -> Iterator[tuple[str, list[tuple[TextUnit, int]]]]:
         start = end
 
 
-def _batches(units: Sequence[TextUnit]) -> Iterator[tuple[str, list[tuple[TextUnit, int]]]]:
+def _batches(units: Sequence[TextUnit]) -> Iterator[Batch]:
     """One text per holder: a record's cells (or a document's keywords) joined by blank lines,
     with each unit's offset in it; one spaCy doc per record instead of one per cell."""
     i = 0
@@ -162,52 +230,56 @@ def _batches(units: Sequence[TextUnit]) -> Iterator[tuple[str, list[tuple[TextUn
         i = j
 
 
-def _scan(units: Sequence[TextUnit], nlp: Language, batch_size: int) -> tuple[list[Mention], _Definitions]:
-    mentions: list[Mention] = []
-    definitions: _Definitions = defaultdict(Counter)
+def _scan_all(batches: Sequence[Batch], nlp: Language | Callable[[], Language], jobs: int, batch_size: int, scanner: Scanner | None) -> list[BatchResult]:
+    if scanner is not None:
+        return scanner.scan(batches)
+    if not isinstance(nlp, Language):
+        nlp = nlp()
+    if jobs > 1 and len(batches) >= 4 * batch_size:
+        return _scan_parallel(batches, nlp, jobs, batch_size)
+    return scan_batches(batches, nlp, batch_size)
+
+
+def scan_batches(batches: Sequence[Batch], nlp: Language, batch_size: int = 256) -> list[BatchResult]:
+    """Run the pipeline over ``batches``; one result per batch, in order."""
     model = nlp.meta.get("kg_model", "")
-    batches = list(_batches(units))
+    results: list[BatchResult] = []
     for (_, parts), doc in zip(batches, nlp.pipe((text for text, _ in batches), batch_size=batch_size)):
         found = list(_doc_mentions(parts, doc, model))
-        mentions.extend(found)
-        for unit, _ in parts:
+        definitions: list[tuple[str, str, str]] = []
+        for index, (unit, _) in enumerate(parts):
             for definition in find_acronym_definitions(unit.text):
-                long_mentions = [m for m in found if m.target == unit.target and m.section == unit.section
-                                 and m.start <= definition.long_start and m.end >= definition.long_end - 1
-                                 and m.kind in (EntityKind.GOVERNMENT_BODY, EntityKind.ORGANIZATION, EntityKind.TECHNOLOGY)]
+                long_mentions = [m for m in found if m[0] == index and m[1] <= definition.long_start
+                                 and m[2] >= definition.long_end - 1 and m[4] in _DEFINABLE]
                 if long_mentions:
-                    definitions[definition.short][(long_mentions[0].key, long_mentions[0].kind)] += 1
-    return mentions, definitions
+                    definitions.append((definition.short, long_mentions[0][6], long_mentions[0][4]))
+        results.append((found, definitions))
+    return results
 
 
+_DEFINABLE = frozenset({EntityKind.GOVERNMENT_BODY.value, EntityKind.ORGANIZATION.value, EntityKind.TECHNOLOGY.value})
 _WORKER_NLP: Language | None = None
 
 
-def _scan_chunk(args: tuple[Sequence[TextUnit], int]) -> tuple[list[Mention], _Definitions]:
-    units, batch_size = args
+def _scan_chunk(args: tuple[Sequence[Batch], int]) -> list[BatchResult]:
+    batches, batch_size = args
     assert _WORKER_NLP is not None
-    return _scan(units, _WORKER_NLP, batch_size)
+    return scan_batches(batches, _WORKER_NLP, batch_size)
 
 
-def _scan_parallel(units: Sequence[TextUnit], nlp: Language, jobs: int, batch_size: int) -> tuple[list[Mention], _Definitions]:
+def _scan_parallel(batches: Sequence[Batch], nlp: Language, jobs: int, batch_size: int) -> list[BatchResult]:
     import multiprocessing
 
     global _WORKER_NLP
     _WORKER_NLP = nlp
-    size = max(batch_size, -(-len(units) // (jobs * 4)))
-    chunks = [(units[i:i + size], batch_size) for i in range(0, len(units), size)]
+    size = max(batch_size, -(-len(batches) // (jobs * 4)))
+    chunks = [(batches[i:i + size], batch_size) for i in range(0, len(batches), size)]
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             results = pool.map(_scan_chunk, chunks)
     finally:
         _WORKER_NLP = None
-    mentions: list[Mention] = []
-    definitions: _Definitions = defaultdict(Counter)
-    for found, defs in results:
-        mentions.extend(found)
-        for short, counts in defs.items():
-            definitions[short].update(counts)
-    return mentions, definitions
+    return [result for chunk in results for result in chunk]
 
 
 # Headline-style fields: capitals there do not mark names ("Erosion of Public Trust").
@@ -232,13 +304,14 @@ def _corroborate_title_case(units: Sequence[TextUnit], mentions: list[Mention]) 
     return kept
 
 
-def _doc_mentions(parts: Sequence[tuple[TextUnit, int]], doc: Doc, model: str) -> Iterator[Mention]:
+def _doc_mentions(parts: Sequence[tuple[TextUnit, int]], doc: Doc, model: str) -> Iterator[tuple]:
     starts = [offset for _, offset in parts]
     sentence_starts: list[int] | None = None
 
-    def mention(span: Span, kind: EntityKind, rule: str, key: str) -> Mention:
+    def mention(span: Span, kind: EntityKind, rule: str, key: str) -> tuple:
         nonlocal sentence_starts
-        unit, offset = parts[bisect_right(starts, span.start_char) - 1]
+        index = bisect_right(starts, span.start_char) - 1
+        unit, offset = parts[index]
         if rule == "table":
             rule = "table-name" if unit.section == "name" else "table-term"
         if sentence_starts is None:
@@ -251,8 +324,8 @@ def _doc_mentions(parts: Sequence[tuple[TextUnit, int]], doc: Doc, model: str) -
         last = sentence_starts[k + 1] if k + 1 < len(sentence_starts) else len(doc)
         sent = doc[first:last]
         text = sent.text.rstrip()
-        return Mention(unit.doc_id, unit.target, unit.section, span.start_char - offset, span.end_char - offset, span.text,
-                       kind, rule, key, text, sent.start_char - offset)
+        return (index, span.start_char - offset, span.end_char - offset, span.text, kind.value, rule, key, text,
+                sent.start_char - offset)
 
     covered = set()
     for ent in doc.ents:

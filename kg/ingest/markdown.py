@@ -60,6 +60,12 @@ _HEX_ID = re.compile(r"[0-9a-f]{32}")
 _ISSUE_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})[a-z]?")
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 _TITLE_TAIL = re.compile(r",?\s*\(?\s*from(\s+page)?\s*\(?\s*$", re.IGNORECASE)
+# Runs of whitespace are folded to one space before _TITLE_TAIL applies: on a long run its
+# adjacent `\s*`s backtrack in cubic time (5,000 spaces in a title took minutes).
+_SPACES = re.compile(r"\s+")
+# markdown-it stops reading blocks nested this deep and drops what lies inside, silently.
+_MAX_NESTING = int(_MD.options["maxNesting"])
+_CONTAINERS = frozenset({"blockquote_open", "bullet_list_open", "ordered_list_open", "list_item_open"})
 
 
 def document_id(stem: str, data: bytes) -> str:
@@ -105,6 +111,10 @@ def parse_text(text: str, *, file: str, doc_id: str, sha256: str = "") -> Parsed
     tokens = _MD.parse(text)
     state = _DocState(file=file, doc_id=doc_id, lines=lines)
     state.walk(tokens)
+    deep = next((t for t in tokens if t.type in _CONTAINERS and t.level >= _MAX_NESTING - 1), None)
+    if deep is not None:
+        state.warn(deep.map[0] + 1 if deep.map else None,
+                   f"blockquotes or lists nested more than {_MAX_NESTING} levels deep; what lies deeper is not read")
     if state.title is None and not state.sections_seen:
         raise ParseError(
             "no foresight summary found: no '# __Title__' line and none of the sections "
@@ -258,7 +268,7 @@ class _DocState:
         if strong:
             title = "".join(strong)
         else:
-            title = _TITLE_TAIL.sub("", "".join(before_link))
+            title = _TITLE_TAIL.sub("", _SPACES.sub(" ", "".join(before_link)))
         self.title = clean_text(title) or None
         self.line_of["title"] = line
         raw_rest = inline.content

@@ -134,16 +134,17 @@ def build_graph(
     cited: dict[str, str] = {}
     counts: Counter[str] = Counter()
 
-    lines: list[str] = []
+    graphs: dict[str, list[str]] = defaultdict(list)
     for doc in sorted(docs, key=lambda d: d.doc_id):
-        graph = iri(graph_iri(f"doc/{doc.doc_id}"))
+        name = graph_iri(f"doc/{doc.doc_id}")
+        graph, lines = iri(name), graphs[name]
         lines.extend(_document_lines(doc, graph, keywords, themes, categories, doc_types, known, cited))
         counts["Document"] += 1
         for record in rows_by_doc.get(doc.doc_id, ()):
             lines.extend(_record_lines(record, iri(iris[record.content_key()]), graph, forces))
             counts[str(RECORD_CLASSES[record.kind]).rsplit("#", 1)[1]] += 1
 
-    vocab = iri(VOCABULARY_GRAPH)
+    vocab, lines = iri(VOCABULARY_GRAPH), graphs[VOCABULARY_GRAPH]
     for concepts in (keywords, themes, categories, doc_types, forces):
         lines.extend(concepts.lines(vocab))
         key = "DrivingForce" if concepts is forces else "Concept"
@@ -154,15 +155,28 @@ def build_graph(
         lines.append(f"{node} {_LABEL} {lit(cited[doc_id])} {vocab} .\n")
         lines.append(f"{node} {term(FS.documentId)} {lit(doc_id)} {vocab} .\n")
         counts["Document"] += 1
-    lines.extend(links.lines)
+    for name, extra in links.graphs:
+        graphs[name].extend(extra)
     counts.update(dict(links.counts))
-    return BuiltGraph(nquads="".join(lines).encode("utf-8"), node_counts=tuple(sorted(counts.items())),
-                      triples=_count_triples(lines))
-
-
-def _count_triples(lines: Sequence[str]) -> int:
-    """Distinct triples once named graphs merge: a line without its graph term."""
-    return len({line[: line.rindex(" <", 0, len(line) - 3)] for line in lines})
+    segments, triples, shared = [], 0, set()
+    own = {graph_iri(f"doc/{doc.doc_id}"): f"<{document_iri(doc.doc_id)}" for doc in docs}
+    for name in sorted(graphs):
+        # A statement made twice (a row repeated, a concept named by two rows) is written once.
+        unique = list(dict.fromkeys(graphs[name]))
+        triples += len(unique)
+        segments.append((name, "".join(unique).encode("utf-8")))
+        # A document graph's statements about its own nodes are its alone; any other (two
+        # entities associated in several documents) may recur in another graph.
+        prefix = own.get(name)
+        cut = len(name) + 6  # " <graph> .\n"
+        for line in unique:
+            if prefix is None or not line.startswith(prefix):
+                triple = line[:-cut]
+                if triple in shared:
+                    triples -= 1
+                else:
+                    shared.add(triple)
+    return BuiltGraph(segments=tuple(segments), node_counts=tuple(sorted(counts.items())), triples=triples)
 
 
 def _document_lines(

@@ -61,8 +61,8 @@ def link_quads(
 ) -> Statements:
     """All statements for entities, mentions, associations and scored links, in a stable order."""
     vocab = _iri(graph_iri("vocabulary"))
-    lines: list[str] = []
-    lines.extend(_entity_quads(resolution, gazetteer, vocab))
+    graphs: dict[str, list[str]] = {}
+    lines = graphs[graph_iri("vocabulary")] = list(_entity_quads(resolution, gazetteer, vocab))
     by_doc: dict[str, list[tuple[Mention, str]]] = defaultdict(list)
     for mention, iri in zip(resolution.mentions, resolution.targets):
         by_doc[mention.doc_id].append((mention, iri))
@@ -71,6 +71,7 @@ def link_quads(
         rows_by_doc[record.doc_id].append(record)
     for doc_id in sorted(by_doc.keys() | rows_by_doc.keys()):
         graph = _iri(graph_iri(f"doc/{doc_id}"))
+        lines = graphs[graph_iri(f"doc/{doc_id}")] = []
         found = by_doc.get(doc_id, [])
         lines.extend(_mention_quads(doc_id, found, graph))
         lines.extend(_concept_quads(found, rows_by_doc.get(doc_id, []), iris, graph))
@@ -78,11 +79,12 @@ def link_quads(
         lines.extend(_overlap_quads(doc_id, found, rows_by_doc.get(doc_id, []), iris, resolution, settings, graph))
     type_prefix = f" {term(RDF.type)} <{FS._NS}"
     counts: dict[str, int] = defaultdict(int)
-    for line in lines:
-        at = line.find(type_prefix)
-        if at >= 0:
-            counts[line[at + len(type_prefix): line.index(">", at + len(type_prefix))]] += 1
-    return Statements(tuple(lines), tuple(sorted(counts.items())))
+    for lines in graphs.values():
+        for line in lines:
+            at = line.find(type_prefix)
+            if at >= 0:
+                counts[line[at + len(type_prefix): line.index(">", at + len(type_prefix))]] += 1
+    return Statements(tuple((g, tuple(ls)) for g, ls in graphs.items() if ls), tuple(sorted(counts.items())))
 
 
 def _entity_quads(resolution: Resolution, gazetteer: Gazetteer, graph: str) -> Iterable[str]:

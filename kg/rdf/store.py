@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from kg.cache import content_key
 from kg.fsutil import atomic_dir
 from kg.iri import graph_iri
 from kg.gen_namespace import ONTOLOGY_FILE
 from kg.types import BuiltGraph
 
-__all__ = ["NON_DATA_GRAPHS", "ONTOLOGY_GRAPH", "PROVENANCE_GRAPH", "open_store", "write_store"]
+__all__ = ["NON_DATA_GRAPHS", "ONTOLOGY_GRAPH", "PROVENANCE_GRAPH", "STAMP_FILE", "open_store", "store_stamp", "write_store"]
 
 ONTOLOGY_GRAPH = graph_iri("ontology")
 PROVENANCE_GRAPH = graph_iri("provenance")
@@ -19,21 +21,72 @@ PROVENANCE_GRAPH = graph_iri("provenance")
 NON_DATA_GRAPHS = (ONTOLOGY_GRAPH, PROVENANCE_GRAPH)
 
 
-def write_store(graph: BuiltGraph, path: Path, *, extra_turtle: tuple[Path, ...] = ()) -> Path:
+STAMP_FILE = "kg-build-stamp"
+
+
+def store_stamp(hashes: Mapping[str, str]) -> str:
+    """The identity of a store's data: a hash over its graphs' content hashes."""
+    return content_key(*(f"{g}\t{h}" for g, h in sorted(hashes.items())))
+
+
+def write_store(graph: BuiltGraph, path: Path, *, extra_turtle: tuple[Path, ...] = (), hashes: Mapping[str, str] | None = None,
+                before: Mapping[str, str] | None = None, old_nquads: Callable[[str], bytes | None] = lambda graph: None) -> Path:
     """Write a fresh persistent store at ``path``: the build's named graphs plus the ontology.
 
-    The store is built in a temporary folder and swapped in whole, so a crash leaves the
-    previous store usable.
+    With ``hashes`` (each segment's content hash) and ``before`` (the hashes of the store now
+    at ``path``, from the build cache), the store is patched instead: a copy of it gets the
+    changed graphs replaced (a large graph whose old statements ``old_nquads`` gives, by
+    difference) and the deleted ones dropped. The result holds the same statements as a fresh
+    store. Either way the store is built in a temporary folder and swapped in whole, so a crash
+    leaves the previous store usable.
     """
     with atomic_dir(path) as tmp:
-        store = ox.Store(str(tmp))
-        store.bulk_load(graph.nquads, format=ox.RdfFormat.N_QUADS)
-        onto = ox.NamedNode(ONTOLOGY_GRAPH)
-        for ttl in (ONTOLOGY_FILE, *extra_turtle):
-            store.bulk_load(path=str(ttl), format=ox.RdfFormat.TURTLE, to_graph=onto)
-        store.flush()
-        del store
+        if hashes is not None and before is not None and _stamp_of(path) == store_stamp(before):
+            tmp.rmdir()
+            ox.Store.read_only(str(path)).backup(str(tmp))
+            _patch(ox.Store(str(tmp)), graph, hashes, before, old_nquads)
+        else:
+            store = ox.Store(str(tmp))
+            store.bulk_load(graph.reader(), format=ox.RdfFormat.N_QUADS)
+            onto = ox.NamedNode(ONTOLOGY_GRAPH)
+            for ttl in (ONTOLOGY_FILE, *extra_turtle):
+                store.bulk_load(path=str(ttl), format=ox.RdfFormat.TURTLE, to_graph=onto)
+            store.flush()
+            del store
+        if hashes is not None:
+            (tmp / STAMP_FILE).write_text(store_stamp(hashes) + "\n", encoding="utf-8")
     return path
+
+
+def _stamp_of(path: Path) -> str | None:
+    try:
+        return (path / STAMP_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+
+
+def _patch(store: ox.Store, graph: BuiltGraph, hashes: Mapping[str, str], before: Mapping[str, str],
+           old_nquads: Callable[[str], bytes | None]) -> None:
+    for name in sorted(before.keys() - hashes.keys()):
+        store.remove_graph(ox.NamedNode(name))
+    for name, data in graph.segments:
+        if before.get(name) == hashes[name]:
+            continue
+        node = ox.NamedNode(name)
+        old = old_nquads(name) if name in before else None
+        if old is None:
+            if store.contains_named_graph(node):
+                store.remove_graph(node)
+            store.load(data, format=ox.RdfFormat.N_QUADS)
+            continue
+        # A big shared graph (the vocabulary) changes by a few statements: apply only those.
+        old_lines, new_lines = set(old.splitlines(keepends=True)), set(data.splitlines(keepends=True))
+        gone = b"".join(sorted(old_lines - new_lines))
+        for quad in ox.parse(gone, format=ox.RdfFormat.N_QUADS):
+            store.remove(quad)
+        store.load(b"".join(sorted(new_lines - old_lines)), format=ox.RdfFormat.N_QUADS)
+    store.flush()
+    del store
 
 
 def open_store(path: Path, *, read_only: bool = True) -> ox.Store:

@@ -109,7 +109,7 @@ def validate_path(path: Path, *, shapes: Path = SHAPES_FILE) -> ValidationReport
 def validate_graph(graph: BuiltGraph, *, shapes: Path = SHAPES_FILE) -> ValidationReport:
     """Validate what ``build_graph`` made, before it is written."""
     store = ox.Store()
-    store.bulk_load(graph.nquads, format=ox.RdfFormat.N_QUADS)
+    store.bulk_load(graph.reader(), format=ox.RdfFormat.N_QUADS)
     return validate_store(_add_ontology(store), shapes=shapes)
 
 

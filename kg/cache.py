@@ -1,0 +1,190 @@
+"""The incremental-build cache: what an earlier build into the same folder computed, keyed by
+content hash, so that the next build redoes only what changed.
+
+One SQLite file, ``DIR/cache.sqlite``, holds
+
+* ``parsed``: each input file's parse, keyed by its name and bytes;
+* ``scans``: each text batch's raw mentions, keyed by its text and holders;
+* ``segments``: each named graph's hash and Turtle, so ``graph.ttl`` is re-serialised only
+  where a graph changed and the store is patched graph by graph;
+* ``meta``: the pipeline fingerprint (code, data, libraries, settings), the table terms the
+  scans were made with, and the stamp of the store the segments describe.
+
+Everything is dropped when the fingerprint changes, so a new version of the pipeline never
+reuses an old result. SQLite keeps the file consistent through a crash; a stale or damaged
+cache only costs time, never changes an output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import marshal
+import pickle
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
+from pathlib import Path
+
+__all__ = ["BuildCache", "content_key", "pipeline_fingerprint"]
+
+CACHE_NAME = "cache.sqlite"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
+CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB, used INTEGER);
+CREATE TABLE IF NOT EXISTS scans (key TEXT PRIMARY KEY, value BLOB, used INTEGER);
+CREATE TABLE IF NOT EXISTS segments (graph TEXT PRIMARY KEY, hash TEXT, turtle BLOB, nquads BLOB);
+"""
+_ROOT = Path(__file__).resolve().parent
+
+
+def content_key(*parts: str | bytes) -> str:
+    """A hash of ``parts``, each length-prefixed so that no two sequences collide by joining."""
+    digest = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def pipeline_fingerprint(extra: Iterable[str | bytes] = ()) -> str:
+    """The pipeline's version: every source and data file of ``kg``, the ontology, the
+    libraries whose output reaches the files, and ``extra`` (settings, gazetteer bytes)."""
+    parts: list[str | bytes] = []
+    for path in sorted(p for p in _ROOT.rglob("*") if p.is_file() and p.suffix in (".py", ".json", ".rq", ".ttl")):
+        parts += [path.relative_to(_ROOT).as_posix(), path.read_bytes()]
+    for path in sorted((_ROOT.parent / "ontology").glob("*.ttl")):
+        parts += [path.name, path.read_bytes()]
+    for library in ("spacy", "pyoxigraph", "ftfy", "markdown-it-py", "pyarrow"):
+        try:
+            parts.append(f"{library}=={importlib.metadata.version(library)}")
+        except importlib.metadata.PackageNotFoundError:
+            parts.append(f"{library} absent")
+    parts.extend(extra)
+    return content_key(*parts)
+
+
+class BuildCache:
+    """The cache of one output folder. Open with ``BuildCache.open``; ``commit`` at the end.
+
+    ``clean=True`` starts from nothing (``kg build --clean``) and writes a fresh cache.
+    """
+
+    def __init__(self, connection: sqlite3.Connection, fingerprint: str, fresh: bool) -> None:
+        self._db = connection
+        self.fingerprint = fingerprint
+        self.fresh = fresh
+        self.hits = {"parsed": 0, "scans": 0, "segments": 0}
+        self.misses = {"parsed": 0, "scans": 0, "segments": 0}
+
+    @classmethod
+    def open(cls, folder: Path, fingerprint: str, *, clean: bool = False) -> BuildCache:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / CACHE_NAME
+        try:
+            db = _connect(path)
+            stored = db.execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()
+        except sqlite3.DatabaseError:
+            # A damaged cache is only lost time: start again.
+            path.unlink(missing_ok=True)
+            db, stored = _connect(path), None
+        fresh = clean or stored is None or stored[0] != fingerprint.encode()
+        if fresh:
+            with db:
+                for table in ("meta", "parsed", "scans", "segments"):
+                    db.execute(f"DELETE FROM {table}")
+                db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint.encode(),))
+        db.execute("UPDATE parsed SET used=0")
+        db.execute("UPDATE scans SET used=0")
+        return cls(db, fingerprint, fresh)
+
+    # ------------------------------------------------------------------ meta
+
+    def get_meta(self, key: str) -> object | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return pickle.loads(row[0]) if row else None
+
+    def put_meta(self, key: str, value: object) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, pickle.dumps(value, protocol=5)))
+
+    # ------------------------------------------------------------------ parsed inputs
+
+    def get_parsed(self, key: str) -> object | None:
+        row = self._db.execute("SELECT value FROM parsed WHERE key=?", (key,)).fetchone()
+        if row is None:
+            self.misses["parsed"] += 1
+            return None
+        self.hits["parsed"] += 1
+        self._db.execute("UPDATE parsed SET used=1 WHERE key=?", (key,))
+        return pickle.loads(row[0])
+
+    def put_parsed(self, key: str, value: object) -> None:
+        self._db.execute("INSERT OR REPLACE INTO parsed VALUES (?, ?, 1)", (key, pickle.dumps(value, protocol=5)))
+
+    # ------------------------------------------------------------------ scans
+
+    def get_scans(self, keys: Sequence[str]) -> dict[str, object]:
+        """The cached scans among ``keys`` (marshal-able values)."""
+        found: dict[str, object] = {}
+        for chunk in _chunks(keys, 900):
+            marks = ",".join("?" * len(chunk))
+            for key, value in self._db.execute(f"SELECT key, value FROM scans WHERE key IN ({marks})", chunk):
+                found[key] = marshal.loads(value)
+            self._db.execute(f"UPDATE scans SET used=1 WHERE key IN ({marks})", chunk)
+        self.hits["scans"] += len(found)
+        self.misses["scans"] += len(set(keys)) - len(found)
+        return found
+
+    def put_scans(self, items: Iterable[tuple[str, object]]) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO scans VALUES (?, ?, 1)", ((k, marshal.dumps(v)) for k, v in items))
+
+    # ------------------------------------------------------------------ graph segments
+
+    def segment_hashes(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT graph, hash FROM segments"))
+
+    def segment_turtle(self, graph: str) -> bytes | None:
+        row = self._db.execute("SELECT turtle FROM segments WHERE graph=?", (graph,)).fetchone()
+        return row[0] if row else None
+
+    def segment_nquads(self, graph: str) -> bytes | None:
+        row = self._db.execute("SELECT nquads FROM segments WHERE graph=?", (graph,)).fetchone()
+        return row[0] if row and row[0] is not None else None
+
+    def put_segments(self, rows: Iterable[tuple[str, str, bytes, bytes | None]]) -> None:
+        """Replace every segment by ``rows`` of (graph, hash, turtle, nquads-or-None)."""
+        self._db.execute("DELETE FROM segments")
+        self._db.executemany("INSERT INTO segments VALUES (?, ?, ?, ?)", rows)
+
+    def iter_segment_turtle(self, graphs: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+        for graph in graphs:
+            body = self.segment_turtle(graph)
+            if body is not None:
+                yield graph, body
+
+    # ------------------------------------------------------------------ end
+
+    def commit(self) -> None:
+        """Drop entries this build did not use (deleted or changed inputs) and save."""
+        with self._db:
+            self._db.execute("DELETE FROM parsed WHERE used=0")
+            self._db.execute("DELETE FROM scans WHERE used=0")
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def close(self) -> None:
+        with closing(self._db):
+            pass
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(_SCHEMA)
+    return db
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])

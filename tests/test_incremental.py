@@ -1,0 +1,149 @@
+"""Incremental builds: a second build into the same folder reuses the cache for unchanged
+inputs and gives the same bytes (graph.ttl) and the same statements (store) as a clean build."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from kg.pipeline import build
+from kg.rdf.store import NON_DATA_GRAPHS
+from kg.settings import Settings
+
+from conftest import EXAMPLES
+
+FAST = Settings(write_html=False, validate=False)
+ADDED = """# __Photonic Mesh Routers Reach City Networks__, (from page [20240301](https://example.org/p/20240301).)
+
+__[External link](https://example.org/photonic)__
+
+## Keywords
+
+* photonic networking
+
+## Themes
+
+* telecommunications
+
+## Summary
+
+Operators in three cities replaced copper exchange gear with optical meshes.
+
+## Technologies
+
+| name | description | relevancy |
+| --- | --- | --- |
+| Photonic Mesh Routers | Routers that switch light paths without converting to electrical signals. | 4 |
+"""
+
+
+def corpus(tmp_path: Path, name: str) -> Path:
+    folder = tmp_path / name / "corpus"
+    shutil.copytree(EXAMPLES, folder)
+    return folder
+
+
+def data_quads(store_dir: Path) -> set[str]:
+    store = ox.Store.read_only(str(store_dir))
+    skip = {ox.NamedNode(g) for g in NON_DATA_GRAPHS}
+    return {str(q) for q in store.quads_for_pattern(None, None, None) if q.graph_name not in skip}
+
+
+def reused(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text())["reused"]
+
+
+def assert_same_as_clean(tmp_path: Path, folder: Path, out: Path) -> None:
+    clean = tmp_path / "clean"
+    shutil.rmtree(clean, ignore_errors=True)
+    build([folder], clean, Settings(write_html=False, validate=False, cache=False))
+    assert (out / "graph.ttl").read_bytes() == (clean / "graph.ttl").read_bytes()
+    assert data_quads(out / "store") == data_quads(clean / "store")
+    assert (out / "merges.csv").read_bytes() == (clean / "merges.csv").read_bytes()
+
+
+@pytest.mark.slow
+def test_add_change_and_delete_match_a_clean_build(tmp_path):
+    """Each of the three edits re-reads one file and leaves outputs equal to a clean build's."""
+    folder = corpus(tmp_path, "inc")
+    out = tmp_path / "out"
+    files = sorted(folder.glob("*.md"))
+    held_back = files[0].read_bytes()
+    files[0].unlink()
+    build([folder], out, FAST)
+    assert reused(out)["parsed"] == {"reused": 0, "made": len(files) - 1}
+
+    files[0].write_bytes(held_back)  # add
+    build([folder], out, FAST)
+    assert reused(out)["parsed"] == {"reused": len(files) - 1, "made": 1}
+    assert_same_as_clean(tmp_path, folder, out)
+
+    text = files[1].read_text(encoding="utf-8")
+    files[1].write_text(text.replace("## Summary\n\n", "## Summary\n\nThe Cabinet Office and HM Treasury reviewed it. ", 1),
+                        encoding="utf-8")  # change
+    build([folder], out, FAST)
+    parsed, scans = reused(out)["parsed"], reused(out)["scans"]
+    assert parsed == {"reused": len(files) - 1, "made": 1}
+    assert 0 < scans["made"] < scans["reused"] / 5
+    assert_same_as_clean(tmp_path, folder, out)
+
+    files[2].unlink()  # delete
+    build([folder], out, FAST)
+    assert reused(out)["parsed"] == {"reused": len(files) - 1, "made": 0}
+    assert_same_as_clean(tmp_path, folder, out)
+
+
+@pytest.mark.slow
+def test_a_new_table_name_is_found_in_old_unchanged_text(tmp_path):
+    """A technology named in a new document's table is found in an unchanged document's
+    summary, as a clean build finds it, though that summary's scan was cached."""
+    folder = corpus(tmp_path, "terms")
+    target = sorted(folder.glob("*.md"))[0]
+    text = target.read_text(encoding="utf-8")
+    target.write_text(text.replace("## Summary\n\n", "## Summary\n\nPilots of photonic mesh routers began. ", 1), encoding="utf-8")
+    out = tmp_path / "out"
+    build([folder], out, FAST)
+    assert "Photonic Mesh Routers" not in (out / "graph.ttl").read_text(encoding="utf-8")
+
+    (folder / "added.md").write_text(ADDED, encoding="utf-8")
+    build([folder], out, FAST)
+    store = ox.Store.read_only(str(out / "store"))
+    found = store.query(
+        'PREFIX oa: <http://www.w3.org/ns/oa#> SELECT ?exact WHERE { GRAPH ?g { ?m oa:hasTarget/oa:hasSelector/oa:exact ?exact } '
+        'FILTER(LCASE(STR(?exact)) = "photonic mesh routers") }')
+    assert len(list(found)) >= 2, "the old summary's mention and the new table's name"
+    assert_same_as_clean(tmp_path, folder, out)
+
+
+def test_clean_ignores_the_cache_and_a_damaged_cache_is_rebuilt(tmp_path):
+    folder = corpus(tmp_path, "clean")
+    out = tmp_path / "out"
+    build([folder], out, FAST)
+    first = (out / "graph.ttl").read_bytes()
+    build([folder], out, Settings(write_html=False, validate=False, clean=True))
+    assert reused(out)["parsed"]["reused"] == 0 and reused(out)["scans"]["reused"] == 0
+    (out / "cache.sqlite").write_bytes(b"not a database" * 100)
+    for stray in out.glob("cache.sqlite-*"):
+        stray.unlink()
+    build([folder], out, FAST)
+    assert reused(out)["parsed"]["reused"] == 0
+    assert (out / "graph.ttl").read_bytes() == first
+
+
+def test_a_store_the_cache_does_not_describe_is_rebuilt_whole(tmp_path):
+    """A store swapped in by another build (or one whose cache was lost) is not patched."""
+    folder = corpus(tmp_path, "stamp")
+    out, other = tmp_path / "out", tmp_path / "other"
+    build([folder], out, FAST)
+    files = sorted(folder.glob("*.md"))
+    files[0].unlink()
+    build([folder], other, FAST)
+    shutil.rmtree(out / "store")
+    shutil.copytree(other / "store", out / "store")
+    files[1].unlink()
+    build([folder], out, FAST)
+    assert_same_as_clean(tmp_path, folder, out)
