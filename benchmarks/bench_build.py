@@ -46,7 +46,8 @@ def child_build(out: str, paths: list[str], jobs: int, extract: bool) -> dict:
     start = time.perf_counter()
     report = build([Path(p) for p in paths], Path(out), Settings(validate=False, extract=extract, jobs=jobs))
     wall = time.perf_counter() - start
-    return {"wall": wall, "peak_mb": _peak_mb(), "documents": report.documents, "records": report.records,
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"wall": wall, "peak_mb": _peak_mb(), "child_peak_mb": children, "documents": report.documents, "records": report.records,
             "triples": report.triples, "rejected": report.rejected, "timings": dict(report.timings),
             "reused": [list(r) for r in report.reused]}
 
@@ -127,7 +128,8 @@ def run_child(*args: str) -> dict:
 
 def show_build(label: str, data: dict) -> None:
     stages = " · ".join(f"{k} {data['timings'][k]:.1f}" for k in STAGES if k in data["timings"])
-    print(f"{label}: {data['wall']:.1f} s wall, peak RSS {data['peak_mb']:.0f} MB; {data['documents']:,} documents, "
+    print(f"{label}: {data['wall']:.1f} s wall, peak RSS {data['peak_mb']:.0f} MB (largest worker {data['child_peak_mb']:.0f} MB); "
+          f"{data['documents']:,} documents, "
           f"{data['records']:,} rows, {data['triples']:,} triples, {data['rejected']} rejected")
     print(f"    seconds: {stages}")
 

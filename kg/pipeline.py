@@ -218,6 +218,36 @@ def _extraction_inputs(settings: Settings) -> list[str | bytes]:
     return parts
 
 
+def _write_html(graph: BuiltGraph, out: Path, limit: int) -> list[Path]:
+    from kg.ontology_docs import write_ontology_docs
+    from kg.viz import write_build_view
+
+    return [write_build_view(graph, out / "graph.html", limit=limit), write_ontology_docs(out / "ontology.html")]
+
+
+class _Pending:
+    """Work started in a forked process; ``get`` waits for it and re-raises its error."""
+
+    def __init__(self, pool, result) -> None:
+        self._pool, self._result = pool, result
+
+    def get(self):
+        try:
+            return self._result.get()
+        finally:
+            self._pool.close()
+            self._pool.join()
+
+
+def _start_html(graph: BuiltGraph, out: Path, limit: int) -> _Pending:
+    """Draw the views in a forked process while this one writes Turtle and loads the store:
+    at corpus scale each takes tens of seconds, and they need nothing from each other."""
+    import multiprocessing
+
+    pool = multiprocessing.get_context("fork").Pool(1)
+    return _Pending(pool, pool.apply_async(_write_html, (graph, out, limit)))
+
+
 def _peak_mb() -> float:
     import resource
 
@@ -282,6 +312,7 @@ def _build(inputs, out, settings, progress, cache, started, timings, peaks, lap)
         validation = validate_graph(graph)
         lap("validate")
     out.mkdir(parents=True, exist_ok=True)
+    html = _start_html(graph, out, settings.view_limit) if settings.write_html else None
     unchanged = {name for name, h in hashes.items() if before and before.get(name) == h}
     bodies = turtle_bodies(graph, lambda name: cache.segment_turtle(name) if name in unchanged else None)
     written = [write_turtle(graph, out / "graph.ttl", bodies=bodies)]
@@ -304,12 +335,8 @@ def _build(inputs, out, settings, progress, cache, started, timings, peaks, lap)
         cache.put_segments((name, hashes[name], body, data if name == VOCABULARY_GRAPH else None)
                            for (name, body), (_, data) in zip(bodies, graph.segments))
         cache.commit()
-    if settings.write_html:
-        from kg.ontology_docs import write_ontology_docs
-        from kg.viz import write_build_view
-
-        written.append(write_build_view(graph, out / "graph.html", limit=settings.view_limit))
-        written.append(write_ontology_docs(out / "ontology.html"))
+    if html is not None:
+        written.extend(html.get())
         lap("html")
     counts = dict(graph.node_counts)
     report = BuildReport(

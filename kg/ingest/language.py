@@ -32,6 +32,16 @@ def _stop_words(lang: str) -> frozenset[str]:
     return frozenset(namespace["STOP_WORDS"])
 
 
+@cache
+def _languages_of() -> dict[str, tuple[str, ...]]:
+    """Stop word → the languages whose list holds it: one look-up a word, not one per language."""
+    found: dict[str, list[str]] = {}
+    for lang in LANGUAGES:
+        for word in _stop_words(lang):
+            found.setdefault(word, []).append(lang)
+    return {word: tuple(langs) for word, langs in found.items()}
+
+
 def detect_language(text: str, *, min_words: int = 8) -> str | None:
     """ISO 639-1 code of ``text``'s language, or ``None`` when too short to tell.
 
@@ -43,7 +53,11 @@ def detect_language(text: str, *, min_words: int = 8) -> str | None:
     words = [w.lower() for w in _WORD.findall(text)]
     if len(words) < min_words:
         return None
-    scores = {lang: sum(w in _stop_words(lang) for w in words) for lang in LANGUAGES}
+    languages = _languages_of()
+    scores = dict.fromkeys(LANGUAGES, 0)
+    for word in words:
+        for lang in languages.get(word, ()):
+            scores[lang] += 1
     best = max(LANGUAGES, key=lambda lang: (scores[lang], lang == "en"))
     if best != "en" and scores[best] < 1.5 * scores["en"]:
         return "en"

@@ -149,23 +149,31 @@ def _mention_quads(doc_id: str, found: Sequence[tuple[Mention, str]], graph: str
     doc = _iri(document_iri(doc_id))
     mentioned: set[str] = set()
     holders: dict[str, set[str]] = defaultdict(set)
+    # Terms looked up once per document, not once per statement (the namespace's attribute
+    # look-up showed in profiles at a hundred thousand mentions).
+    a, label, body, has_target, section, rule = (term(RDF.type), term(RDFS.label), term(OA.hasBody), term(OA.hasTarget),
+                                                 term(FS.section), term(FS.rule))
+    mention_cls, specific, source, has_selector = term(FS.Mention), term(OA.SpecificResource), term(OA.hasSource), term(OA.hasSelector)
+    position, quote, start, end, exact = (term(OA.TextPositionSelector), term(OA.TextQuoteSelector), term(OA.start), term(OA.end),
+                                          term(OA.exact))
     for mention, iri in found:
         node_iri = mention_iri(mention)
         node, target, selector = _iri(node_iri), _iri(node_iri + "/target"), _iri(node_iri + "/selector")
-        yield f"{node} {term(RDF.type)} {term(FS.Mention)} {graph} .\n"
-        yield f"{node} {term(RDFS.label)} {lit(mention.surface)} {graph} .\n"
-        yield f"{node} {term(OA.hasBody)} {_iri(iri)} {graph} .\n"
-        yield f"{node} {term(OA.hasTarget)} {target} {graph} .\n"
-        yield f"{node} {term(FS.section)} {lit(mention.section)} {graph} .\n"
-        yield f"{node} {term(FS.rule)} {lit(mention.rule)} {graph} .\n"
-        yield f"{target} {term(RDF.type)} {term(OA.SpecificResource)} {graph} .\n"
-        yield f"{target} {term(OA.hasSource)} {_iri(mention.target)} {graph} .\n"
-        yield f"{target} {term(OA.hasSelector)} {selector} {graph} .\n"
-        yield f"{selector} {term(RDF.type)} {term(OA.TextPositionSelector)} {graph} .\n"
-        yield f"{selector} {term(RDF.type)} {term(OA.TextQuoteSelector)} {graph} .\n"
-        yield f"{selector} {term(OA.start)} {int_lit(mention.start)} {graph} .\n"
-        yield f"{selector} {term(OA.end)} {int_lit(mention.end)} {graph} .\n"
-        yield f"{selector} {term(OA.exact)} {lit(mention.surface)} {graph} .\n"
+        surface = lit(mention.surface)
+        yield f"{node} {a} {mention_cls} {graph} .\n"
+        yield f"{node} {label} {surface} {graph} .\n"
+        yield f"{node} {body} {_iri(iri)} {graph} .\n"
+        yield f"{node} {has_target} {target} {graph} .\n"
+        yield f"{node} {section} {lit(mention.section)} {graph} .\n"
+        yield f"{node} {rule} {lit(mention.rule)} {graph} .\n"
+        yield f"{target} {a} {specific} {graph} .\n"
+        yield f"{target} {source} {_iri(mention.target)} {graph} .\n"
+        yield f"{target} {has_selector} {selector} {graph} .\n"
+        yield f"{selector} {a} {position} {graph} .\n"
+        yield f"{selector} {a} {quote} {graph} .\n"
+        yield f"{selector} {start} {int_lit(mention.start)} {graph} .\n"
+        yield f"{selector} {end} {int_lit(mention.end)} {graph} .\n"
+        yield f"{selector} {exact} {surface} {graph} .\n"
         mentioned.add(iri)
         if _iri(mention.target) != doc:
             holders[mention.target].add(iri)
