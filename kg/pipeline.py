@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from kg.errors import InputError, UsageError
+from kg.errors import InputError, KgError, UsageError
 from kg.fsutil import write_text_atomic
 from kg.ingest.markdown import iter_markdown_files, parse_document
 from kg.ingest.tabular import is_tabular, read_tabular
@@ -226,26 +226,43 @@ def _write_html(graph: BuiltGraph, out: Path, limit: int) -> list[Path]:
 
 
 class _Pending:
-    """Work started in a forked process; ``get`` waits for it and re-raises its error."""
+    """Work running in a forked process; ``get`` waits for it and re-raises its error."""
 
-    def __init__(self, pool, result) -> None:
-        self._pool, self._result = pool, result
+    def __init__(self, process, receiver) -> None:
+        self._process, self._receiver = process, receiver
 
     def get(self):
         try:
-            return self._result.get()
+            ok, value = self._receiver.recv()
+        except EOFError:
+            ok, value = False, f"the process drawing the views died (exit {self._process.exitcode})"
         finally:
-            self._pool.close()
-            self._pool.join()
+            self._process.join()
+        if not ok:
+            raise KgError(f"drawing graph.html failed: {value}")
+        return value
 
 
 def _start_html(graph: BuiltGraph, out: Path, limit: int) -> _Pending:
     """Draw the views in a forked process while this one writes Turtle and loads the store:
-    at corpus scale each takes tens of seconds, and they need nothing from each other."""
+    at corpus scale each takes tens of seconds, and they need nothing from each other. The
+    child inherits the graph (nothing is pickled) and sends back only the paths or the error."""
     import multiprocessing
+    import traceback
 
-    pool = multiprocessing.get_context("fork").Pool(1)
-    return _Pending(pool, pool.apply_async(_write_html, (graph, out, limit)))
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+
+    def run() -> None:
+        try:
+            sender.send((True, _write_html(graph, out, limit)))
+        except BaseException as exc:  # noqa: BLE001 (reported to the parent, which raises)
+            sender.send((False, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+
+    process = context.Process(target=run, daemon=True)
+    process.start()
+    sender.close()
+    return _Pending(process, receiver)
 
 
 def _peak_mb() -> float:

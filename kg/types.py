@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -304,10 +305,65 @@ class Statements:
         return tuple(line for _, lines in self.graphs for line in lines)
 
 
+class Segments(Sequence[tuple[str, bytes]]):
+    """Named-graph segments of N-Quads, ``(graph IRI, bytes)``, appended in order.
+
+    Past ``memory_limit`` bytes in all they go to an unnamed temporary file and are read back
+    on each access: a large corpus's graph is gigabytes of text that need not stay in memory
+    while the store is loaded and the views drawn.
+    """
+
+    def __init__(self, memory_limit: int = 64 << 20) -> None:
+        self._names: list[str] = []
+        self._inline: list[bytes] = []
+        self._spans: list[tuple[int, int]] = []
+        self._file = None
+        self._size = 0
+        self._limit = memory_limit
+
+    def append(self, name: str, data: bytes) -> None:
+        if self._file is None and self._size + len(data) > self._limit:
+            import tempfile
+
+            self._file = tempfile.TemporaryFile(prefix="kg-graph-")
+            self._size = 0
+            for chunk in self._inline:
+                self._write(chunk)
+            self._inline = []
+        self._names.append(name)
+        if self._file is None:
+            self._inline.append(data)
+            self._size += len(data)
+        else:
+            self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        self._file.write(data)
+        self._spans.append((self._size, len(data)))
+        self._size += len(data)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if self._file is None:
+            return self._names[index], self._inline[index]
+        self._file.flush()
+        offset, length = self._spans[index]
+        return self._names[index], os.pread(self._file.fileno(), length, offset)
+
+    @property
+    def size(self) -> int:
+        """Bytes in all."""
+        return self._size
+
+
 class _SegmentStream(io.RawIOBase):
     """Reads a sequence of byte strings as one stream."""
 
-    def __init__(self, segments: tuple[tuple[str, bytes], ...]) -> None:
+    def __init__(self, segments: Sequence[tuple[str, bytes]]) -> None:
         self._parts = iter(data for _, data in segments)
         self._view = memoryview(b"")
 
@@ -340,7 +396,7 @@ class BuiltGraph:
         triples: distinct triples once the named graphs are merged.
     """
 
-    segments: tuple[tuple[str, bytes], ...] = ()
+    segments: Sequence[tuple[str, bytes]] = ()
     node_counts: tuple[tuple[str, int], ...] = ()
     triples: int = 0
 
@@ -374,7 +430,7 @@ class BuiltGraph:
         return cached
 
     def __len__(self) -> int:
-        return self.nquads.count(b"\n")
+        return sum(data.count(b"\n") for _, data in self.segments)
 
 
 @dataclass(frozen=True, slots=True)

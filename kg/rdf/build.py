@@ -18,7 +18,7 @@ from kg.iri import concept_iri, document_iri, graph_iri, mint_segment, record_ir
 from kg.namespaces import DCTERMS, FS, RDF, RDFS, SKOS
 from kg.rdf.nq import date_lit, int_lit, iri, lit, term
 from kg.text import normalize_label
-from kg.types import BuiltGraph, Record, RecordKind, SourceDoc, Statements
+from kg.types import BuiltGraph, Record, RecordKind, Segments, SourceDoc, Statements
 
 __all__ = ["RECORD_CLASSES", "VOCABULARY_GRAPH", "assign_record_iris", "build_graph", "distinct_records", "safe_iri"]
 
@@ -134,17 +134,43 @@ def build_graph(
     cited: dict[str, str] = {}
     counts: Counter[str] = Counter()
 
-    graphs: dict[str, list[str]] = defaultdict(list)
-    for doc in sorted(docs, key=lambda d: d.doc_id):
-        name = graph_iri(f"doc/{doc.doc_id}")
-        graph, lines = iri(name), graphs[name]
-        lines.extend(_document_lines(doc, graph, keywords, themes, categories, doc_types, known, cited))
-        counts["Document"] += 1
-        for record in rows_by_doc.get(doc.doc_id, ()):
-            lines.extend(_record_lines(record, iri(iris[record.content_key()]), graph, forces))
-            counts[str(RECORD_CLASSES[record.kind]).rsplit("#", 1)[1]] += 1
+    link_lines = dict(links.graphs)
+    segments, triples, shared = Segments(), 0, set()
+    own = {graph_iri(f"doc/{doc.doc_id}"): f"<{document_iri(doc.doc_id)}" for doc in docs}
 
-    vocab, lines = iri(VOCABULARY_GRAPH), graphs[VOCABULARY_GRAPH]
+    def emit(name: str, lines: list[str]) -> None:
+        nonlocal triples
+        lines.extend(link_lines.pop(name, ()))
+        # A statement made twice (a row repeated, a concept named by two rows) is written once.
+        unique = list(dict.fromkeys(lines))
+        triples += len(unique)
+        segments.append(name, "".join(unique).encode("utf-8"))
+        # A document graph's statements about its own nodes are its alone; any other (two
+        # entities associated in several documents) may recur in another graph.
+        prefix, cut = own.get(name), len(name) + 6  # " <graph> .\n"
+        for line in unique:
+            if prefix is None or not line.startswith(prefix):
+                triple = line[:-cut]
+                if triple in shared:
+                    triples -= 1
+                else:
+                    shared.add(triple)
+
+    # One graph at a time, encoded as soon as it is complete, in IRI order; the vocabulary
+    # ("…/graph/vocabulary") sorts after every "…/graph/doc/…".
+    by_name = {graph_iri(f"doc/{doc.doc_id}"): doc for doc in docs}
+    for name in sorted(by_name.keys() | (link_lines.keys() - {VOCABULARY_GRAPH})):
+        doc, lines = by_name.get(name), []
+        if doc is not None:
+            graph = iri(name)
+            lines.extend(_document_lines(doc, graph, keywords, themes, categories, doc_types, known, cited))
+            counts["Document"] += 1
+            for record in rows_by_doc.get(doc.doc_id, ()):
+                lines.extend(_record_lines(record, iri(iris[record.content_key()]), graph, forces))
+                counts[str(RECORD_CLASSES[record.kind]).rsplit("#", 1)[1]] += 1
+        emit(name, lines)
+
+    vocab, lines = iri(VOCABULARY_GRAPH), []
     for concepts in (keywords, themes, categories, doc_types, forces):
         lines.extend(concepts.lines(vocab))
         key = "DrivingForce" if concepts is forces else "Concept"
@@ -155,28 +181,9 @@ def build_graph(
         lines.append(f"{node} {_LABEL} {lit(cited[doc_id])} {vocab} .\n")
         lines.append(f"{node} {term(FS.documentId)} {lit(doc_id)} {vocab} .\n")
         counts["Document"] += 1
-    for name, extra in links.graphs:
-        graphs[name].extend(extra)
+    emit(VOCABULARY_GRAPH, lines)
     counts.update(dict(links.counts))
-    segments, triples, shared = [], 0, set()
-    own = {graph_iri(f"doc/{doc.doc_id}"): f"<{document_iri(doc.doc_id)}" for doc in docs}
-    for name in sorted(graphs):
-        # A statement made twice (a row repeated, a concept named by two rows) is written once.
-        unique = list(dict.fromkeys(graphs[name]))
-        triples += len(unique)
-        segments.append((name, "".join(unique).encode("utf-8")))
-        # A document graph's statements about its own nodes are its alone; any other (two
-        # entities associated in several documents) may recur in another graph.
-        prefix = own.get(name)
-        cut = len(name) + 6  # " <graph> .\n"
-        for line in unique:
-            if prefix is None or not line.startswith(prefix):
-                triple = line[:-cut]
-                if triple in shared:
-                    triples -= 1
-                else:
-                    shared.add(triple)
-    return BuiltGraph(segments=tuple(segments), node_counts=tuple(sorted(counts.items())), triples=triples)
+    return BuiltGraph(segments=segments, node_counts=tuple(sorted(counts.items())), triples=triples)
 
 
 def _document_lines(

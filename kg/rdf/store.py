@@ -47,7 +47,7 @@ def write_store(graph: BuiltGraph, path: Path, *, extra_turtle: tuple[Path, ...]
             _patch(ox.Store(str(tmp)), graph, hashes, before, old_nquads)
         else:
             store = ox.Store(str(tmp))
-            store.bulk_load(graph.reader(), format=ox.RdfFormat.N_QUADS)
+            _bulk_load(store, graph)
             onto = ox.NamedNode(ONTOLOGY_GRAPH)
             for ttl in (ONTOLOGY_FILE, *extra_turtle):
                 store.bulk_load(path=str(ttl), format=ox.RdfFormat.TURTLE, to_graph=onto)
@@ -56,6 +56,24 @@ def write_store(graph: BuiltGraph, path: Path, *, extra_turtle: tuple[Path, ...]
         if hashes is not None:
             (tmp / STAMP_FILE).write_text(store_stamp(hashes) + "\n", encoding="utf-8")
     return path
+
+
+_LOAD_BATCH = 64 << 20
+
+
+def _bulk_load(store: ox.Store, graph: BuiltGraph) -> None:
+    """Bulk-load the segments in batches of about 64 MB: Oxigraph's bulk loader holds what one
+    call gives it, which for a whole corpus was more memory (1.7 GB) than the rest of the build."""
+    batch: list[bytes] = []
+    size = 0
+    for _, data in graph.segments:
+        batch.append(data)
+        size += len(data)
+        if size >= _LOAD_BATCH:
+            store.bulk_load(b"".join(batch), format=ox.RdfFormat.N_QUADS)
+            batch, size = [], 0
+    if batch:
+        store.bulk_load(b"".join(batch), format=ox.RdfFormat.N_QUADS)
 
 
 def _stamp_of(path: Path) -> str | None:
