@@ -55,6 +55,27 @@ def test_build_view_is_the_unfiltered_view(example_build: Path, projection: Proj
     assert len(data["nodes"]) == projection.graph.number_of_nodes()
 
 
+def _quoted(data: dict) -> int:
+    return sum(1 for d in data["details"] if any("“" in e for e in d.get("evidence") or ()))
+
+
+def test_big_graph_view_draws_the_same_nodes_without_mention_evidence(tmp_path: Path, projection: Projection, monkeypatch,
+                                                                      example_build: Path):
+    """Past BIG_GRAPH statements the overview skips the mention annotations: the same nodes,
+    entities still linked to their documents, only the quoted evidence is gone."""
+    import kg.viz
+    from kg.pipeline import build
+
+    monkeypatch.setattr(kg.viz, "BIG_GRAPH", 0)
+    out = tmp_path / "big"
+    build([ROOT / "examples" / "corpus"], out)
+    data = _page_data((out / "graph.html").read_text(encoding="utf-8"))
+    assert len(data["nodes"]) == projection.graph.number_of_nodes()
+    assert len(data["edges"]) > 0
+    assert _quoted(data) == 0
+    assert _quoted(_page_data((example_build / "graph.html").read_text(encoding="utf-8"))) > 0
+
+
 def test_csp_allows_only_the_page_own_scripts(example_build: Path):
     page = (example_build / "graph.html").read_text(encoding="utf-8")
     csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1)
