@@ -51,7 +51,7 @@ def build(
     read again, and the outputs are the same bytes as a clean build's.
 
     Exit status: 0 when every input was used, 1 when some were rejected (everything else is
-    still built), 2 on a usage error.
+    still built), 2 on a usage error, 3 when the build failed (out of memory, or a bug).
     """
     from kg.pipeline import build as run_build
 
@@ -110,7 +110,9 @@ def main() -> None:
     """Entry point: run the app, turning a ``KgError`` into one line and an exit status.
 
     Click itself reports its usage errors (exit 2); a ``UsageError`` also exits 2, any other
-    ``KgError`` 1, and neither shows a traceback.
+    ``KgError`` 1, and neither shows a traceback. Running out of memory, or a fault in kg
+    itself, exits 3 with one line; the traceback goes to a file named in that line. Outputs
+    are written atomically, so the previous ones are still whole.
     """
     try:
         app()
@@ -120,6 +122,24 @@ def main() -> None:
     except KgError as exc:
         console.print(f"[red]error:[/red] {_esc(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
+    except MemoryError:
+        console.print("[red]error:[/red] out of memory; the previous outputs are untouched. Build fewer inputs at once, "
+                      "or leave out --jobs, the view (--no-html) or validation (--no-validate).", highlight=False, soft_wrap=True)
+        sys.exit(3)
+    except Exception as exc:  # noqa: BLE001 (a bug: one line here, the traceback in a file)
+        log = _write_traceback()
+        console.print(f"[red]internal error:[/red] {type(exc).__name__}: {_esc(str(exc)[:300])} (traceback in {log}; "
+                      "please report it)", highlight=False, soft_wrap=True)
+        sys.exit(3)
+
+
+def _write_traceback() -> str:
+    import tempfile
+    import traceback
+
+    with tempfile.NamedTemporaryFile("w", prefix="kg-error-", suffix=".txt", delete=False, encoding="utf-8") as handle:
+        traceback.print_exc(file=handle)
+    return handle.name
 
 
 if __name__ == "__main__":

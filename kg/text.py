@@ -12,7 +12,7 @@ __all__ = ["clean_text", "normalize_label"]
 _SPACE = re.compile(r"\s+")
 # C0/C1 controls and bidi overrides carry no meaning in a summary and break some parsers;
 # tabs and newlines are folded into spaces by the whitespace rule instead.
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\u061c]")
 _EDGE_PUNCT = " \t\"'`.,;:!?*_-–—·•"
 
 

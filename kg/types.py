@@ -321,21 +321,41 @@ class Segments(Sequence[tuple[str, bytes]]):
         self._size = 0
         self._limit = memory_limit
 
-    def append(self, name: str, data: bytes) -> None:
+    def append(self, name: str, data: bytes | list[bytes], size: int | None = None) -> None:
+        """Add a segment: ``data`` whole, or in chunks (of ``size`` bytes in all, when known)
+        so that a large one is never joined in memory."""
+        if isinstance(data, list):
+            total = size if size is not None else sum(map(len, data))
+            if self._file is None and self._size + total <= self._limit:
+                data = b"".join(data)
+            else:
+                self._spill()
+                self._names.append(name)
+                start = self._size
+                for chunk in data:
+                    self._file.write(chunk)
+                    self._size += len(chunk)
+                self._spans.append((start, self._size - start))
+                return
         if self._file is None and self._size + len(data) > self._limit:
-            import tempfile
-
-            self._file = tempfile.TemporaryFile(prefix="kg-graph-")
-            self._size = 0
-            for chunk in self._inline:
-                self._write(chunk)
-            self._inline = []
+            self._spill()
         self._names.append(name)
         if self._file is None:
             self._inline.append(data)
             self._size += len(data)
         else:
             self._write(data)
+
+    def _spill(self) -> None:
+        if self._file is not None:
+            return
+        import tempfile
+
+        self._file = tempfile.TemporaryFile(prefix="kg-graph-")
+        self._size = 0
+        for chunk in self._inline:
+            self._write(chunk)
+        self._inline = []
 
     def _write(self, data: bytes) -> None:
         self._file.write(data)

@@ -60,3 +60,33 @@ def test_outputs_replaced_atomically_leave_no_temporary_files(tmp_path: Path):
     assert kg("build", str(EXAMPLES), "--out", str(out)).returncode == 0
     assert kg("build", str(EXAMPLES), "--out", str(out)).returncode == 0
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+def _main_exit(monkeypatch, capfd, error: BaseException, tmp_path: Path) -> tuple[int, str]:
+    import pytest
+
+    import kg.cli
+    import kg.pipeline
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(kg.pipeline, "build", fail)
+    monkeypatch.setattr(sys, "argv", ["kg", "build", str(EXAMPLES), "--out", str(tmp_path / "out"), "-q"])
+    with pytest.raises(SystemExit) as exit_:
+        kg.cli.main()
+    captured = capfd.readouterr()
+    return exit_.value.code, " ".join((captured.out + captured.err).split())
+
+
+def test_a_bug_exits_3_with_one_line_and_the_traceback_in_a_file(monkeypatch, capfd, tmp_path: Path):
+    code, out = _main_exit(monkeypatch, capfd, RuntimeError("boom"), tmp_path)
+    assert code == 3 and "Traceback" not in out and "RuntimeError: boom" in out
+    log = Path(out.split("traceback in ", 1)[1].split(";", 1)[0].strip())
+    assert "Traceback" in log.read_text(encoding="utf-8") and "boom" in log.read_text(encoding="utf-8")
+    log.unlink()
+
+
+def test_out_of_memory_exits_3_without_a_traceback(monkeypatch, capfd, tmp_path: Path):
+    code, out = _main_exit(monkeypatch, capfd, MemoryError(), tmp_path)
+    assert code == 3 and "out of memory" in out and "Traceback" not in out

@@ -7,7 +7,7 @@ offsets slice the exact text the graph stores.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 import numpy as np
 from collections import Counter, defaultdict
@@ -240,21 +240,50 @@ def _scan_all(batches: Sequence[Batch], nlp: Language | Callable[[], Language], 
     return scan_batches(batches, nlp, batch_size)
 
 
+# A run of this many punctuation marks is blanked (same length, so offsets hold) before spaCy
+# reads the text: its tokenizer splits such a run one mark at a time, in quadratic time (10,000
+# "[" took 10 s; a 100,000-character piece of them would take a quarter of an hour).
+_PUNCTUATION_RUN = re.compile(r"(?:[^\w\s]|_){32,}")
+
+
+def _for_spacy(text: str) -> str:
+    return _PUNCTUATION_RUN.sub(lambda m: " " * len(m.group()), text)
+
+
 def scan_batches(batches: Sequence[Batch], nlp: Language, batch_size: int = 256) -> list[BatchResult]:
     """Run the pipeline over ``batches``; one result per batch, in order."""
     model = nlp.meta.get("kg_model", "")
     results: list[BatchResult] = []
-    for (_, parts), doc in zip(batches, nlp.pipe((text for text, _ in batches), batch_size=batch_size)):
+    for (text, parts), doc in zip(batches, nlp.pipe((_for_spacy(text) for text, _ in batches), batch_size=batch_size)):
         found = list(_doc_mentions(parts, doc, model))
-        definitions: list[tuple[str, str, str]] = []
-        for index, (unit, _) in enumerate(parts):
-            for definition in find_acronym_definitions(unit.text):
-                long_mentions = [m for m in found if m[0] == index and m[1] <= definition.long_start
-                                 and m[2] >= definition.long_end - 1 and m[4] in _DEFINABLE]
-                if long_mentions:
-                    definitions.append((definition.short, long_mentions[0][6], long_mentions[0][4]))
-        results.append((found, definitions))
+        results.append((found, list(_definitions(text, parts, found))))
     return results
+
+
+def _definitions(text: str, parts: Sequence[tuple[TextUnit, int]], found: list[tuple]) -> Iterator[tuple[str, str, str]]:
+    """Acronyms defined in the batch (``Long Form (LF)``) whose long form is a found name."""
+    # Candidates by part and start, so a long text with many names is not scanned once per
+    # definition: a mention covering the long form starts at most ``longest`` before its end.
+    starts: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for order, m in enumerate(found):
+        if m[4] in _DEFINABLE:
+            starts[m[0]].append((m[1], order))
+    for entries in starts.values():
+        entries.sort()
+    longest = max((m[2] - m[1] for m in found), default=0)
+    for index, (unit, offset) in enumerate(parts):
+        # A piece of a long text (negative offset) is searched alone, not the whole text again.
+        source, shift = (text, -offset) if offset <= 0 and len(parts) == 1 else (unit.text, 0)
+        entries = starts.get(index, [])
+        keys = [start for start, _ in entries]
+        for definition in find_acronym_definitions(source):
+            long_start, long_end = definition.long_start + shift, definition.long_end + shift
+            low = bisect_left(keys, long_end - 1 - longest)
+            high = bisect_right(keys, long_start)
+            covering = [order for _, order in entries[low:high] if found[order][2] >= long_end - 1]
+            if covering:
+                first = found[min(covering)]
+                yield definition.short, first[6], first[4]
 
 
 _DEFINABLE = frozenset({EntityKind.GOVERNMENT_BODY.value, EntityKind.ORGANIZATION.value, EntityKind.TECHNOLOGY.value})
@@ -375,7 +404,8 @@ def _acronym_mentions(units: Sequence[TextUnit], definitions: _Definitions) -> I
         for match in pattern.finditer(unit.text):
             short = match.group(1)
             key, kind = table[short]
-            sentence_start = max(unit.text.rfind(". ", 0, match.start()) + 2, 0) if ". " in unit.text[: match.start()] else 0
+            before = unit.text.rfind(". ", 0, match.start())
+            sentence_start = before + 2 if before >= 0 else 0
             sentence_end = unit.text.find(". ", match.end())
             sentence = unit.text[sentence_start: sentence_end + 1 if sentence_end >= 0 else len(unit.text)]
             yield Mention(unit.doc_id, unit.target, unit.section, match.start(), match.end(), short, kind,

@@ -63,7 +63,8 @@ _TITLE_TAIL = re.compile(r",?\s*\(?\s*from(\s+page)?\s*\(?\s*$", re.IGNORECASE)
 # Runs of whitespace are folded to one space before _TITLE_TAIL applies: on a long run its
 # adjacent `\s*`s backtrack in cubic time (5,000 spaces in a title took minutes).
 _SPACES = re.compile(r"\s+")
-# markdown-it stops reading blocks nested this deep and drops what lies inside, silently.
+_LINE_END = re.compile(r"\r\n?|\n")
+# markdown-it stops reading blocks nested this deep and silently drops what the container holds.
 _MAX_NESTING = int(_MD.options["maxNesting"])
 _CONTAINERS = frozenset({"blockquote_open", "bullet_list_open", "ordered_list_open", "list_item_open"})
 
@@ -107,14 +108,18 @@ def parse_text(text: str, *, file: str, doc_id: str, sha256: str = "") -> Parsed
     """Parse a document already decoded to text. See ``parse_document``."""
     if not text.strip():
         raise ParseError("empty document", file=file)
-    lines = text.splitlines()
+    # The lines markdown-it numbers: split at line ends only (``str.splitlines`` also splits at
+    # form feeds, vertical tabs, U+0085, U+2028…, which would shift every later line).
+    lines = _LINE_END.split(text)
     tokens = _MD.parse(text)
     state = _DocState(file=file, doc_id=doc_id, lines=lines)
     state.walk(tokens)
     deep = next((t for t in tokens if t.type in _CONTAINERS and t.level >= _MAX_NESTING - 1), None)
-    if deep is not None:
-        state.warn(deep.map[0] + 1 if deep.map else None,
-                   f"blockquotes or lists nested more than {_MAX_NESTING} levels deep; what lies deeper is not read")
+    if deep is not None and deep.map:
+        # The parser skips the rest of that container: for a list item, the rest of the document.
+        first, last = deep.map[0] + 1, max(deep.map[1], deep.map[0] + 1)
+        unread = f"line {first} is" if last == first else f"lines {first}-{last} are"
+        state.warn(first, f"blockquotes or lists nested more than {_MAX_NESTING} levels deep: {unread} not read")
     if state.title is None and not state.sections_seen:
         raise ParseError(
             "no foresight summary found: no '# __Title__' line and none of the sections "

@@ -8,6 +8,7 @@ in ``src``.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 from collections.abc import Iterable, Iterator
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kg.errors import InputError
+from kg.ingest.decode import decode_bytes
 from kg.ingest.markdown import COLUMN_ALIASES, parse_relevancy
 from kg.text import clean_text
 from kg.types import Problem, Record, RecordKind
@@ -82,7 +84,10 @@ def read_tabular(path: Path, *, name: str | None = None) -> TabularBatch:
         InputError: the file cannot be read, its kind cannot be told, or it lacks ``src``.
     """
     shown = name or str(path)
-    kind = kind_of_table_file(path)
+    try:
+        kind = kind_of_table_file(path)
+    except InputError as exc:
+        raise InputError(exc.reason, file=shown) from exc
     if path.name.lower().endswith(".csv"):
         rows, first_line = _csv_rows(path, shown), 2
     else:
@@ -147,12 +152,16 @@ def _parquet_rows(path: Path, shown: str) -> Iterator[dict]:
 
 
 def _csv_rows(path: Path, shown: str) -> Iterable[dict]:
+    # Decoded whole, as a document is, so that bad bytes anywhere are an error naming their line
+    # before any row is used, not an exception escaping mid-file.
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-        reader = csv.DictReader(handle)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read CSV: {exc.strerror}", file=shown) from exc
+    reader = csv.DictReader(io.StringIO(decode_bytes(data, shown), newline=""))
+    try:
         if reader.fieldnames is None or "src" not in reader.fieldnames:
             raise InputError(f"no 'src' column (header: {reader.fieldnames})", file=shown, line=1)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read CSV: {exc}", file=shown) from exc
-    with handle:
         yield from reader
+    except csv.Error as exc:  # e.g. a cell past the csv module's field size limit
+        raise InputError(f"cannot read CSV: {exc}", file=shown, line=reader.reader.line_num) from exc

@@ -144,7 +144,10 @@ def build_graph(
         # A statement made twice (a row repeated, a concept named by two rows) is written once.
         unique = list(dict.fromkeys(lines))
         triples += len(unique)
-        segments.append(name, "".join(unique).encode("utf-8"))
+        # Encoded in chunks: one document of 10 MB makes a million lines, and joining them into
+        # one string and then one bytes object cost two more copies of it.
+        chunks = ["".join(unique[i:i + 4096]).encode("utf-8") for i in range(0, len(unique), 4096)]
+        segments.append(name, chunks)
         # A document graph's statements about its own nodes are its alone; any other (two
         # entities associated in several documents) may recur in another graph.
         prefix, cut = own.get(name), len(name) + 6  # " <graph> .\n"

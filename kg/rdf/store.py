@@ -67,11 +67,18 @@ def _bulk_load(store: ox.Store, graph: BuiltGraph) -> None:
     batch: list[bytes] = []
     size = 0
     for _, data in graph.segments:
-        batch.append(data)
-        size += len(data)
-        if size >= _LOAD_BATCH:
-            store.bulk_load(b"".join(batch), format=ox.RdfFormat.N_QUADS)
-            batch, size = [], 0
+        # A segment larger than a batch (one huge document) is cut at line ends.
+        start = 0
+        while start < len(data):
+            end = data.find(b"\n", start + _LOAD_BATCH)
+            end = len(data) if end < 0 else end + 1
+            piece = data[start:end] if start or end < len(data) else data
+            batch.append(piece)
+            size += len(piece)
+            start = end
+            if size >= _LOAD_BATCH:
+                store.bulk_load(b"".join(batch), format=ox.RdfFormat.N_QUADS)
+                batch, size = [], 0
     if batch:
         store.bulk_load(b"".join(batch), format=ox.RdfFormat.N_QUADS)
 
