@@ -157,12 +157,6 @@ class BuildCache:
         self._db.execute("DELETE FROM segments")
         self._db.executemany("INSERT INTO segments VALUES (?, ?, ?, ?)", rows)
 
-    def iter_segment_turtle(self, graphs: Sequence[str]) -> Iterator[tuple[str, bytes]]:
-        for graph in graphs:
-            body = self.segment_turtle(graph)
-            if body is not None:
-                yield graph, body
-
     # ------------------------------------------------------------------ end
 
     def commit(self) -> None:
