@@ -101,24 +101,24 @@ def child_rdflib(ttl: str) -> None:
     import rdflib
 
     triples = list(ox.parse(path=ttl, format=ox.RdfFormat.TURTLE))
-    if True:
-        def term(t):
-            if isinstance(t, ox.NamedNode):
-                return rdflib.URIRef(t.value)
-            if isinstance(t, ox.Literal):
-                plain = t.language or t.datatype.value.endswith("#string")
-                return rdflib.Literal(t.value, lang=t.language, datatype=None if plain else rdflib.URIRef(t.datatype.value))
-            return rdflib.BNode(t.value)
 
-        converted = [(term(t.subject), term(t.predicate), term(t.object)) for t in triples]
-        del triples
-        start = time.perf_counter()
-        graph = rdflib.Graph()
-        for triple in converted:
-            graph.add(triple)
-        print(json.dumps({"add": time.perf_counter() - start}), flush=True)
-        graph.serialize(format="turtle")
-        print(json.dumps({"total": time.perf_counter() - start}), flush=True)
+    def term(t):
+        if isinstance(t, ox.NamedNode):
+            return rdflib.URIRef(t.value)
+        if isinstance(t, ox.Literal):
+            plain = t.language or t.datatype.value.endswith("#string")
+            return rdflib.Literal(t.value, lang=t.language, datatype=None if plain else rdflib.URIRef(t.datatype.value))
+        return rdflib.BNode(t.value)
+
+    converted = [(term(t.subject), term(t.predicate), term(t.object)) for t in triples]
+    del triples
+    start = time.perf_counter()
+    graph = rdflib.Graph()
+    for triple in converted:
+        graph.add(triple)
+    print(json.dumps({"add": time.perf_counter() - start}), flush=True)
+    graph.serialize(format="turtle")
+    print(json.dumps({"total": time.perf_counter() - start}), flush=True)
 
 
 def time_rdflib(ttl: Path, cap: float) -> tuple[float, float | None]:

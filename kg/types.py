@@ -300,10 +300,6 @@ class Statements:
     graphs: tuple[tuple[str, tuple[str, ...]], ...] = ()
     counts: tuple[tuple[str, int], ...] = ()
 
-    @property
-    def lines(self) -> tuple[str, ...]:
-        return tuple(line for _, lines in self.graphs for line in lines)
-
 
 class Segments(Sequence[tuple[str, bytes]]):
     """Named-graph segments of N-Quads, ``(graph IRI, bytes)``, appended in order.
@@ -420,15 +416,6 @@ class BuiltGraph:
     node_counts: tuple[tuple[str, int], ...] = ()
     triples: int = 0
 
-    @property
-    def nquads(self) -> bytes:
-        """The whole graph as N-Quads: the segments in order."""
-        cached = self.__dict__.get("_nquads")
-        if cached is None:
-            cached = b"".join(data for _, data in self.segments)
-            object.__setattr__(self, "_nquads", cached)
-        return cached
-
     def reader(self) -> io.BufferedReader:
         """The N-Quads as a file-like stream over the segments, without joining them (a
         corpus's graph is most of a gigabyte of text)."""
@@ -442,7 +429,7 @@ class BuiltGraph:
 
     @property
     def quads(self) -> tuple:
-        """The statements as pyoxigraph quads (parsed on first use; slower than ``nquads``)."""
+        """The statements as pyoxigraph quads, all in memory (parsed on first use; ``iter_quads`` streams)."""
         cached = self.__dict__.get("_quads")
         if cached is None:
             cached = tuple(self.iter_quads())
