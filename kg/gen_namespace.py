@@ -71,7 +71,9 @@ def render_namespace_module(ontology_file: Path = ONTOLOGY_FILE) -> str:
     version = next(
         (str(v) for v in graph.objects(None, URIRef("http://www.w3.org/2002/07/owl#versionInfo"))), "?"
     )
-    lines = [f"    {name}: URIRef" for name in names]
+    # Each term is a class attribute, not only an annotation: rdflib would otherwise build a
+    # new URIRef through its metaclass on every access, a cost that showed in build profiles.
+    lines = [f'    {name}: URIRef = _NS["{name}"]' for name in names]
     return _HEADER.replace("{version}", version).replace("{ns}", ONTOLOGY_NS) + "\n".join(lines) + "\n" + _FOOTER
 
 

@@ -20,70 +20,70 @@ class FS(DefinedNamespace):
     _fail = True
     _NS = Namespace("https://w3id.org/foresight-kg/ontology#")
 
-    Association: URIRef
-    Barrier: URIRef
-    Barriers: URIRef
-    Behavior: URIRef
-    BehaviorConcept: URIRef
-    BehaviorConcepts: URIRef
-    Categories: URIRef
-    Concern: URIRef
-    Document: URIRef
-    DocumentTypes: URIRef
-    DrivingForce: URIRef
-    DrivingForces: URIRef
-    Gazetteer: URIRef
-    GovernmentBody: URIRef
-    Issue: URIRef
-    Keywords: URIRef
-    Mention: URIRef
-    Organization: URIRef
-    Record: URIRef
-    ScoredLink: URIRef
-    Signal: URIRef
-    Technologies: URIRef
-    Technology: URIRef
-    TechnologyConcept: URIRef
-    Themes: URIRef
-    addressesBarrier: URIRef
-    associatedWith: URIRef
-    bodyType: URIRef
-    category: URIRef
-    change: URIRef
-    concept: URIRef
-    description: URIRef
-    document: URIRef
-    documentCount: URIRef
-    documentId: URIRef
-    documentType: URIRef
-    drivingForce: URIRef
-    evidence: URIRef
-    inDocument: URIRef
-    keyword: URIRef
-    linkSource: URIRef
-    linkTarget: URIRef
-    mentionCount: URIRef
-    mentions: URIRef
-    newsletterDate: URIRef
-    newsletterIssue: URIRef
-    newsletterPage: URIRef
-    otherCell: URIRef
-    participant: URIRef
-    relatedDocument: URIRef
-    relatedIssue: URIRef
-    relevancy: URIRef
-    rule: URIRef
-    score: URIRef
-    section: URIRef
-    sourceFile: URIRef
-    sourceFormat: URIRef
-    sourceId: URIRef
-    sourceLine: URIRef
-    sourceLink: URIRef
-    status: URIRef
-    summary: URIRef
-    tenYearOutlook: URIRef
-    theme: URIRef
+    Association: URIRef = _NS["Association"]
+    Barrier: URIRef = _NS["Barrier"]
+    Barriers: URIRef = _NS["Barriers"]
+    Behavior: URIRef = _NS["Behavior"]
+    BehaviorConcept: URIRef = _NS["BehaviorConcept"]
+    BehaviorConcepts: URIRef = _NS["BehaviorConcepts"]
+    Categories: URIRef = _NS["Categories"]
+    Concern: URIRef = _NS["Concern"]
+    Document: URIRef = _NS["Document"]
+    DocumentTypes: URIRef = _NS["DocumentTypes"]
+    DrivingForce: URIRef = _NS["DrivingForce"]
+    DrivingForces: URIRef = _NS["DrivingForces"]
+    Gazetteer: URIRef = _NS["Gazetteer"]
+    GovernmentBody: URIRef = _NS["GovernmentBody"]
+    Issue: URIRef = _NS["Issue"]
+    Keywords: URIRef = _NS["Keywords"]
+    Mention: URIRef = _NS["Mention"]
+    Organization: URIRef = _NS["Organization"]
+    Record: URIRef = _NS["Record"]
+    ScoredLink: URIRef = _NS["ScoredLink"]
+    Signal: URIRef = _NS["Signal"]
+    Technologies: URIRef = _NS["Technologies"]
+    Technology: URIRef = _NS["Technology"]
+    TechnologyConcept: URIRef = _NS["TechnologyConcept"]
+    Themes: URIRef = _NS["Themes"]
+    addressesBarrier: URIRef = _NS["addressesBarrier"]
+    associatedWith: URIRef = _NS["associatedWith"]
+    bodyType: URIRef = _NS["bodyType"]
+    category: URIRef = _NS["category"]
+    change: URIRef = _NS["change"]
+    concept: URIRef = _NS["concept"]
+    description: URIRef = _NS["description"]
+    document: URIRef = _NS["document"]
+    documentCount: URIRef = _NS["documentCount"]
+    documentId: URIRef = _NS["documentId"]
+    documentType: URIRef = _NS["documentType"]
+    drivingForce: URIRef = _NS["drivingForce"]
+    evidence: URIRef = _NS["evidence"]
+    inDocument: URIRef = _NS["inDocument"]
+    keyword: URIRef = _NS["keyword"]
+    linkSource: URIRef = _NS["linkSource"]
+    linkTarget: URIRef = _NS["linkTarget"]
+    mentionCount: URIRef = _NS["mentionCount"]
+    mentions: URIRef = _NS["mentions"]
+    newsletterDate: URIRef = _NS["newsletterDate"]
+    newsletterIssue: URIRef = _NS["newsletterIssue"]
+    newsletterPage: URIRef = _NS["newsletterPage"]
+    otherCell: URIRef = _NS["otherCell"]
+    participant: URIRef = _NS["participant"]
+    relatedDocument: URIRef = _NS["relatedDocument"]
+    relatedIssue: URIRef = _NS["relatedIssue"]
+    relevancy: URIRef = _NS["relevancy"]
+    rule: URIRef = _NS["rule"]
+    score: URIRef = _NS["score"]
+    section: URIRef = _NS["section"]
+    sourceFile: URIRef = _NS["sourceFile"]
+    sourceFormat: URIRef = _NS["sourceFormat"]
+    sourceId: URIRef = _NS["sourceId"]
+    sourceLine: URIRef = _NS["sourceLine"]
+    sourceLink: URIRef = _NS["sourceLink"]
+    status: URIRef = _NS["status"]
+    summary: URIRef = _NS["summary"]
+    tenYearOutlook: URIRef = _NS["tenYearOutlook"]
+    theme: URIRef = _NS["theme"]
 
 
 # Prefixes written into every serialisation and predeclared for queries.

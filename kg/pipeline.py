@@ -8,6 +8,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -17,15 +18,15 @@ from kg.ingest.markdown import iter_markdown_files, parse_document
 from kg.ingest.tabular import is_tabular, read_tabular
 from kg.cache import BuildCache, content_key, pipeline_fingerprint
 from kg.rdf.build import VOCABULARY_GRAPH, assign_record_iris, build_graph, distinct_records
-from kg.rdf.store import write_store
+from kg.rdf.store import StoreLoader, can_patch, encoded, write_store
 from kg.rdf.write import turtle_bodies, write_turtle
 from kg.extract.mentions import drop_foreign_rule_mentions, extract_mentions, table_terms, text_units
 from kg.extract.nlp import make_pipeline
 from kg.gazetteer import DEFAULT_GAZETTEERS, load_gazetteer
-from kg.rdf.links import LinkSettings, link_quads
+from kg.rdf.links import LinkSettings, link_quads, mention_scaffolding, without_scaffolding
 from kg.resolve import Overrides, Resolution, read_overrides, resolve_entities, write_merges
 from kg.settings import Settings
-from kg.types import BuildReport, BuiltGraph, InputOutcome, ParsedDoc, Problem, Record, SourceDoc, Statements, ValidationReport
+from kg.types import BuildReport, BuiltGraph, InputOutcome, Mention, ParsedDoc, Problem, Record, SourceDoc, Statements, ValidationReport
 
 __all__ = ["InputFile", "ReadResult", "build", "collect_documents", "discover_inputs", "extract_entities", "read_inputs", "write_report"]
 
@@ -159,17 +160,22 @@ def collect_documents(result: ReadResult) -> tuple[list[SourceDoc], list[Record]
             note = Problem(parsed.doc.file, None, f"document id {first.doc_id} is already used by {first.file}, with other content; rejected")
             outcomes[old.file] = InputOutcome(old.file, "rejected", old.problems + (note,))
     records.extend(result.records)
-    for doc_id in sorted({r.doc_id for r in result.records} - docs.keys()):
-        file = next(r.file for r in result.records if r.doc_id == doc_id)
-        docs[doc_id] = SourceDoc(doc_id=doc_id, file=file, sha256="", format="tabular")
+    first_file: dict[str, str] = {}
+    for record in result.records:
+        first_file.setdefault(record.doc_id, record.file)
+    for doc_id in sorted(first_file.keys() - docs.keys()):
+        docs[doc_id] = SourceDoc(doc_id=doc_id, file=first_file[doc_id], sha256="", format="tabular")
     return list(docs.values()), records, [outcomes[o.file] for o in result.outcomes]
 
 
 def extract_entities(
     docs: Sequence[SourceDoc], rows: Sequence[Record], iris: dict, settings: Settings, progress: Progress | None = None,
     cache: BuildCache | None = None, lap: Callable[[str], None] | None = None,
+    found_mentions: Callable[[Sequence[Mention]], None] | None = None,
 ) -> tuple[Resolution, Statements]:
     """Find, resolve and link entities: the spaCy pipeline over every text, then resolution.
+
+    ``found_mentions`` is told the mentions before they are resolved.
 
     Returns:
         The resolution (entities, mentions, merge log) and its statements.
@@ -193,6 +199,8 @@ def extract_entities(
         if scanner is not None:
             scanner.close()
     mentions = drop_foreign_rule_mentions(found, docs, units)
+    if found_mentions is not None:
+        found_mentions(mentions)
     if lap:
         lap("extract")
     if progress:
@@ -265,6 +273,26 @@ def _start_html(graph: BuiltGraph, out: Path, limit: int) -> _Pending:
     return _Pending(process, receiver)
 
 
+def _start_store(graph: BuiltGraph, path: Path, cache: BuildCache | None, hashes: dict[str, str],
+                 before: dict[str, str] | None) -> Future[Path]:
+    """Load the store in a thread while this one writes Turtle: Oxigraph's loader releases the
+    GIL and, at corpus scale, takes as long as every stage after extraction together."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if cache is None:
+        job = functools.partial(write_store, graph, path)
+    else:
+        # Read here: the cache's SQLite connection belongs to this thread.
+        vocabulary = cache.segment_nquads(VOCABULARY_GRAPH) if before else None
+        job = functools.partial(write_store, graph, path, hashes=hashes, before=before,
+                                old_nquads=lambda name: vocabulary if name == VOCABULARY_GRAPH else None)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="kg-store")
+    try:
+        return pool.submit(job)
+    finally:
+        pool.shutdown(wait=False)  # the job runs on; ``result()`` waits for it
+
+
 def _peak_mb() -> float:
     import resource
 
@@ -311,16 +339,37 @@ def _build(inputs, out, settings, progress, cache, started, timings, peaks, lap)
     docs, records, outcomes = collect_documents(result)
     rows = distinct_records(records)
     iris = assign_record_iris(rows)
+    before = cache.segment_hashes() if cache is not None and not cache.fresh else None
+    loader = None
+    if settings.write_store and not can_patch(out / "store", before):
+        loader = StoreLoader(out / "store")
+        loader.fork_writer(lambda: (data for _, data in build_graph(docs, rows, iris).segments))
     lap("parse")
+    try:
+        return _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cache, before, loader,
+                           started, timings, peaks, lap)
+    finally:
+        if loader is not None:
+            loader.abandon()  # a no-op once the store is in place
+
+
+def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cache, before, loader,
+                started, timings, peaks, lap) -> BuildReport:
     links = Statements()
     resolution = None
     if settings.extract:
-        resolution, links = extract_entities(docs, rows, iris, settings, progress, cache, lap)
+        scaffolding = None
+        if loader is not None:
+            def scaffolding(mentions):
+                loader.fork_writer(lambda: encoded(mention_scaffolding(mentions)))
+        resolution, links = extract_entities(docs, rows, iris, settings, progress, cache, lap, scaffolding)
         lap("resolve")
+    if loader is not None:
+        mentions = resolution.mentions if resolution is not None else ()
+        loader.fork_writer(lambda: encoded(without_scaffolding(links, mentions)))
     graph = build_graph(docs, rows, iris, links)
     del links  # its lines are in the graph now; at corpus scale they are hundreds of megabytes
     hashes = {name: content_key(data) for name, data in graph.segments}
-    before = cache.segment_hashes() if cache is not None and not cache.fresh else None
     lap("graph")
     validation = None
     if settings.validate:
@@ -330,6 +379,10 @@ def _build(inputs, out, settings, progress, cache, started, timings, peaks, lap)
         lap("validate")
     out.mkdir(parents=True, exist_ok=True)
     html = _start_html(graph, out, settings.view_limit) if settings.write_html else None
+    # Started after the fork above, which must not copy a running thread.
+    store = None
+    if settings.write_store and loader is None:
+        store = _start_store(graph, out / "store", cache, hashes, before)
     unchanged = {name for name, h in hashes.items() if before and before.get(name) == h}
     bodies = turtle_bodies(graph, lambda name: cache.segment_turtle(name) if name in unchanged else None)
     written = [write_turtle(graph, out / "graph.ttl", bodies=bodies)]
@@ -340,11 +393,15 @@ def _build(inputs, out, settings, progress, cache, started, timings, peaks, lap)
     if resolution is not None:
         written.append(write_merges(resolution, out / "merges.csv"))
     lap("write")
-    if settings.write_store:
-        if cache is None:
-            written.append(write_store(graph, out / "store"))
-        else:
-            written.append(write_store(graph, out / "store", hashes=hashes, before=before, old_nquads=cache.segment_nquads))
+    if loader is not None:
+        try:
+            written.append(loader.finish(hashes if cache is not None else None))
+        except KgError:
+            # The loading process died (out of memory, killed): load the store here instead.
+            written.append(write_store(graph, out / "store", hashes=hashes if cache is not None else None))
+        lap("store")
+    elif store is not None:
+        written.append(store.result())
         lap("store")
     if cache is not None:
         # The vocabulary graph is shared by every document; its old statements let the next

@@ -10,6 +10,7 @@ merges.
 from __future__ import annotations
 
 import csv
+import functools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -96,6 +97,12 @@ class Resolution:
         return cache
 
 
+_POSSESSIVE = re.compile(r"'s\b")
+_NOT_NAME = re.compile(r"[^\w\s.-]")
+_SPACES = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def normalize_org_name(name: str) -> str:
     """The form two spellings of one organisation share.
 
@@ -105,10 +112,10 @@ def normalize_org_name(name: str) -> str:
     'dsit'
     """
     text = clean_text(name).replace("’", "'").casefold()
-    text = re.sub(r"'s\b", "", text)
+    text = _POSSESSIVE.sub("", text)
     text = text.replace("&", " and ")
-    text = re.sub(r"[^\w\s.-]", " ", text)
-    text = re.sub(r"\s+", " ", text).strip(" .")
+    text = _NOT_NAME.sub(" ", text)
+    text = _SPACES.sub(" ", text).strip(" .")
     return text.removeprefix("the ").strip()
 
 

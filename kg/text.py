@@ -26,6 +26,9 @@ def clean_text(text: str) -> str:
         return ""
     if text.isascii():
         # Mojibake needs non-ASCII characters; skipping ftfy here makes bulk input ~10x faster.
+        if text.isprintable():
+            # No controls, tabs or line breaks: the only whitespace is the space itself.
+            return (_SPACE.sub(" ", text) if "  " in text else text).strip()
         return _SPACE.sub(" ", _INVISIBLE.sub("", text)).strip()
     fixed = ftfy.fix_text(text, normalization="NFC", unescape_html=False, uncurl_quotes=False)
     fixed = _INVISIBLE.sub("", fixed)

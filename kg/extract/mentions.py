@@ -76,8 +76,13 @@ def drop_foreign_rule_mentions(mentions: Sequence[Mention], docs: Sequence[Sourc
     its own (the source pipeline often wrote English tables for French articles).
     """
     doc_language = {document_iri(d.doc_id): d.language for d in docs}
+    # Only texts holding a mention that could be dropped need their language (detecting it
+    # for every table cell of a corpus cost seconds).
+    asked = {(m.target, m.section) for m in mentions if m.rule not in _LANGUAGE_FREE_RULES and not m.rule.startswith("model:")}
     foreign: set[tuple[str, str]] = set()
     for unit in units:
+        if (unit.target, unit.section) not in asked:
+            continue
         if unit.target in doc_language:
             language = doc_language[unit.target]
         else:
@@ -301,7 +306,8 @@ def _scan_parallel(batches: Sequence[Batch], nlp: Language, jobs: int, batch_siz
 
     global _WORKER_NLP
     _WORKER_NLP = nlp
-    size = max(batch_size, -(-len(batches) // (jobs * 4)))
+    # Many chunks, so that a worker slowed by other processes does not leave the other idle.
+    size = max(batch_size, -(-len(batches) // (jobs * 16)))
     chunks = [(batches[i:i + size], batch_size) for i in range(0, len(batches), size)]
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
@@ -399,7 +405,7 @@ def _acronym_mentions(units: Sequence[TextUnit], definitions: _Definitions) -> I
             table[short] = next(iter(longs))
     if not table:
         return
-    pattern = re.compile(r"(?<![\w.])(" + "|".join(re.escape(s) for s in sorted(table, key=len, reverse=True)) + r")(?![\w])")
+    pattern = re.compile(r"(?<![\w.])(" + _trie_pattern(table) + r")(?![\w])")
     for unit in units:
         for match in pattern.finditer(unit.text):
             short = match.group(1)
@@ -410,6 +416,28 @@ def _acronym_mentions(units: Sequence[TextUnit], definitions: _Definitions) -> I
             sentence = unit.text[sentence_start: sentence_end + 1 if sentence_end >= 0 else len(unit.text)]
             yield Mention(unit.doc_id, unit.target, unit.section, match.start(), match.end(), short, kind,
                           "acronym", key, sentence, sentence_start)
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """An alternation of ``words`` as a trie, longer continuations tried first: the same
+    matches as ``a|b|…`` sorted longest first, but ``re`` no longer tries every word at every
+    position (hundreds of acronyms over a corpus's text cost seconds)."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        # A greedy optional tries the longer word before stopping here.
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(trie)
 
 
 def _drop_overlaps(mentions: list[Mention]) -> list[Mention]:

@@ -142,11 +142,20 @@ def lemma_key(text: str) -> str:
     >>> lemma_key("the skills gaps")
     'skill gap'
     """
-    table = _lemmas()
     words = [w.lower().replace("’", "'") for w in _WORD.findall(text)]
     while words and words[0] in ("the", "a", "an"):
         words = words[1:]
-    return " ".join(_singular(table, w) for w in words)
+    known = _SINGULARS
+    if not all(w in known for w in words):
+        table = _lemmas()
+        for w in words:
+            if w not in known:
+                known[w] = _singular(table, w)
+    return " ".join([known[w] for w in words])
+
+
+# Word → its key form; words recur across a corpus, and the look-up showed in profiles.
+_SINGULARS: dict[str, str] = {}
 
 
 def _singular(table, word: str) -> str:

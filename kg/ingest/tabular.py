@@ -8,6 +8,7 @@ in ``src``.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 import re
@@ -102,6 +103,11 @@ def read_tabular(path: Path, *, name: str | None = None) -> TabularBatch:
     return TabularBatch(tuple(records), tuple(problems))
 
 
+@functools.lru_cache(maxsize=1024)
+def _column(head: object) -> str | None:
+    return COLUMN_ALIASES.get(re.sub(r"[\s_]+", "-", str(head).strip().lower()))
+
+
 def _record(kind: RecordKind, file: str, line: int, row: dict, problems: list[Problem]) -> Record | None:
     values: dict[str, str] = {}
     other: list[tuple[str, str]] = []
@@ -113,7 +119,7 @@ def _record(kind: RecordKind, file: str, line: int, row: dict, problems: list[Pr
         value = clean_text(str(raw))
         if not value:
             continue
-        column = COLUMN_ALIASES.get(re.sub(r"[\s_]+", "-", str(head).strip().lower()))
+        column = _column(head)
         if column == "source_id":
             src = value
         elif column == "relevancy":

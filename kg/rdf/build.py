@@ -31,8 +31,9 @@ RECORD_CLASSES = {
 }
 _KIND_ORDER = {kind: i for i, kind in enumerate(RecordKind)}
 VOCABULARY_GRAPH = graph_iri("vocabulary")
-_TYPE = term(RDF.type)
-_LABEL = term(RDFS.label)
+# rdflib builds a new URIRef on every attribute access of its namespaces: hot loops use these.
+_TYPE, _LABEL = term(RDF.type), term(RDFS.label)
+_PREF_LABEL, _ALT_LABEL, _IN_SCHEME = term(SKOS.prefLabel), term(SKOS.altLabel), term(SKOS.inScheme)
 
 
 @dataclass
@@ -60,10 +61,10 @@ class _Concepts:
             node = iri(concept_iri(self.scheme, norm))
             yield f"{node} {_TYPE} {term(self.cls)} {graph} .\n"
             yield f"{node} {_LABEL} {lit(ranked[0])} {graph} .\n"
-            yield f"{node} {term(SKOS.prefLabel)} {lit(ranked[0])} {graph} .\n"
+            yield f"{node} {_PREF_LABEL} {lit(ranked[0])} {graph} .\n"
             for alt in ranked[1:]:
-                yield f"{node} {term(SKOS.altLabel)} {lit(alt)} {graph} .\n"
-            yield f"{node} {term(SKOS.inScheme)} {scheme} {graph} .\n"
+                yield f"{node} {_ALT_LABEL} {lit(alt)} {graph} .\n"
+            yield f"{node} {_IN_SCHEME} {scheme} {graph} .\n"
 
 
 def distinct_records(records: Iterable[Record]) -> list[Record]:

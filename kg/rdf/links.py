@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+import functools
 from functools import cache
 
 from kg.extract.nlp import lemma_key
@@ -24,7 +25,7 @@ from kg.rdf.nq import iri as _iri
 from kg.resolve import Resolution
 from kg.types import EntityKind, Mention, Record, RecordKind, Statements
 
-__all__ = ["LinkSettings", "link_quads"]
+__all__ = ["LinkSettings", "link_quads", "mention_scaffolding", "without_scaffolding"]
 
 _CLASSES = {
     EntityKind.GOVERNMENT_BODY: (FS.GovernmentBody, FS.Organization),
@@ -35,6 +36,9 @@ _CLASSES = {
 }
 _SCHEMES = {EntityKind.TECHNOLOGY: FS.Technologies, EntityKind.BEHAVIOR: FS.BehaviorConcepts, EntityKind.BARRIER: FS.Barriers}
 _GAZETTEER_FACTS = (SKOS.exactMatch, FS.bodyType, FS.status)
+# rdflib builds a new URIRef on every attribute access of its namespaces: hot loops use these.
+_TYPE, _LABEL = term(RDF.type), term(RDFS.label)
+_PREF_LABEL, _ALT_LABEL, _IN_SCHEME, _EXACT_MATCH = term(SKOS.prefLabel), term(SKOS.altLabel), term(SKOS.inScheme), term(SKOS.exactMatch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +81,7 @@ def link_quads(
         lines.extend(_concept_quads(found, rows_by_doc.get(doc_id, []), iris, graph))
         lines.extend(_association_quads(doc_id, found, resolution, graph))
         lines.extend(_overlap_quads(doc_id, found, rows_by_doc.get(doc_id, []), iris, resolution, settings, graph))
-    type_prefix = f" {term(RDF.type)} <{FS._NS}"
+    type_prefix = f" {_TYPE} <{FS._NS}"
     counts: dict[str, int] = defaultdict(int)
     for lines in graphs.values():
         for line in lines:
@@ -106,16 +110,16 @@ def _entity_quads(resolution: Resolution, gazetteer: Gazetteer, graph: str) -> I
     for entity in resolution.entities:
         node = _iri(entity.iri)
         for cls in _CLASSES[entity.kind]:
-            yield f"{node} {term(RDF.type)} {term(cls)} {graph} .\n"
-        yield f"{node} {term(RDFS.label)} {lit(entity.label)} {graph} .\n"
-        yield f"{node} {term(SKOS.prefLabel)} {lit(entity.label)} {graph} .\n"
+            yield f"{node} {_TYPE} {term(cls)} {graph} .\n"
+        yield f"{node} {_LABEL} {lit(entity.label)} {graph} .\n"
+        yield f"{node} {_PREF_LABEL} {lit(entity.label)} {graph} .\n"
         aliases = set(entity.aliases)
         if entity.iri in known:
             aliases |= {a for a in known[entity.iri].aliases if a != entity.label}
         for alias in sorted(aliases - {entity.label}):
-            yield f"{node} {term(SKOS.altLabel)} {lit(alias)} {graph} .\n"
+            yield f"{node} {_ALT_LABEL} {lit(alias)} {graph} .\n"
         if entity.kind in _SCHEMES:
-            yield f"{node} {term(SKOS.inScheme)} {term(_SCHEMES[entity.kind])} {graph} .\n"
+            yield f"{node} {_IN_SCHEME} {term(_SCHEMES[entity.kind])} {graph} .\n"
         yield f"{node} {term(FS.mentionCount)} {int_lit(counts[entity.iri])} {graph} .\n"
         yield f"{node} {term(FS.documentCount)} {int_lit(len(docs[entity.iri]))} {graph} .\n"
         if entity.iri in known:
@@ -124,9 +128,9 @@ def _entity_quads(resolution: Resolution, gazetteer: Gazetteer, graph: str) -> I
         entry = known[iri]
         node = _iri(iri)
         for cls in (FS.GovernmentBody, FS.Organization) if entry.is_government else (FS.Organization,):
-            yield f"{node} {term(RDF.type)} {term(cls)} {graph} .\n"
-        yield f"{node} {term(RDFS.label)} {lit(entry.label)} {graph} .\n"
-        yield f"{node} {term(SKOS.prefLabel)} {lit(entry.label)} {graph} .\n"
+            yield f"{node} {_TYPE} {term(cls)} {graph} .\n"
+        yield f"{node} {_LABEL} {lit(entry.label)} {graph} .\n"
+        yield f"{node} {_PREF_LABEL} {lit(entry.label)} {graph} .\n"
         yield from _gazetteer_facts(entry, graph)
 
 
@@ -135,12 +139,66 @@ def _gazetteer_facts(entry, graph: str) -> Iterable[str]:
     for parent in entry.parents:
         yield f"{node} {term(ORG.subOrganizationOf)} {_iri(parent)} {graph} .\n"
     for same in entry.same_as:
-        yield f"{node} {term(SKOS.exactMatch)} {_iri(same)} {graph} .\n"
+        yield f"{node} {_EXACT_MATCH} {_iri(same)} {graph} .\n"
 
 
 def mention_iri(mention: Mention) -> str:
     """Stable IRI of one mention: its text's holder, section, offsets and kind."""
     return f"{mention.target}/mention/{mention.section}-{mention.start}-{mention.end}-{mention.kind.value}"
+
+
+_HAS_BODY = term(OA.hasBody)
+
+
+def _mention_lines(mention: Mention, graph: str, body: str | None) -> list[str]:
+    """One mention's annotation; without its ``oa:hasBody`` (the resolved entity) when ``body``
+    is ``None``."""
+    node_iri = mention_iri(mention)
+    node, target, selector = _iri(node_iri), _iri(node_iri + "/target"), _iri(node_iri + "/selector")
+    surface = lit(mention.surface)
+    lines = [f"{node} {_TYPE} {_MENTION} {graph} .\n", f"{node} {_LABEL} {surface} {graph} .\n"]
+    if body is not None:
+        lines.append(f"{node} {_HAS_BODY} {body} {graph} .\n")
+    lines += [
+        f"{node} {_HAS_TARGET} {target} {graph} .\n",
+        f"{node} {_SECTION} {lit(mention.section)} {graph} .\n",
+        f"{node} {_RULE} {lit(mention.rule)} {graph} .\n",
+        f"{target} {_TYPE} {_SPECIFIC} {graph} .\n",
+        f"{target} {_SOURCE} {_iri(mention.target)} {graph} .\n",
+        f"{target} {_HAS_SELECTOR} {selector} {graph} .\n",
+        f"{selector} {_TYPE} {_POSITION} {graph} .\n",
+        f"{selector} {_TYPE} {_QUOTE} {graph} .\n",
+        f"{selector} {_START} {int_lit(mention.start)} {graph} .\n",
+        f"{selector} {_END} {int_lit(mention.end)} {graph} .\n",
+        f"{selector} {_EXACT} {surface} {graph} .\n",
+    ]
+    return lines
+
+
+_MENTION, _HAS_TARGET, _SECTION, _RULE = term(FS.Mention), term(OA.hasTarget), term(FS.section), term(FS.rule)
+_SPECIFIC, _SOURCE, _HAS_SELECTOR = term(OA.SpecificResource), term(OA.hasSource), term(OA.hasSelector)
+_POSITION, _QUOTE, _START, _END, _EXACT = (term(OA.TextPositionSelector), term(OA.TextQuoteSelector), term(OA.start),
+                                           term(OA.end), term(OA.exact))
+
+
+def mention_scaffolding(mentions: Iterable[Mention]) -> Iterator[str]:
+    """The statements of ``mentions``' annotations that do not depend on resolution (all but
+    ``oa:hasBody``): the same lines ``link_quads`` writes for them, known before it runs."""
+    for mention in mentions:
+        yield from _mention_lines(mention, _iri(graph_iri(f"doc/{mention.doc_id}")), None)
+
+
+def without_scaffolding(statements: Statements, mentions: Iterable[Mention]) -> Iterator[str]:
+    """``statements``' lines, less those ``mention_scaffolding(mentions)`` gives."""
+    nodes: set[str] = set()
+    for mention in mentions:
+        node = mention_iri(mention)
+        nodes.update((f"<{node}>", f"<{node}/target>", f"<{node}/selector>"))
+    for _, lines in statements.graphs:
+        for line in lines:
+            subject, predicate, _ = line.split(" ", 2)
+            if subject not in nodes or predicate == _HAS_BODY:
+                yield line
 
 
 def _mention_quads(doc_id: str, found: Sequence[tuple[Mention, str]], graph: str) -> Iterable[str]:
@@ -149,39 +207,17 @@ def _mention_quads(doc_id: str, found: Sequence[tuple[Mention, str]], graph: str
     doc = _iri(document_iri(doc_id))
     mentioned: set[str] = set()
     holders: dict[str, set[str]] = defaultdict(set)
-    # Terms looked up once per document, not once per statement (the namespace's attribute
-    # look-up showed in profiles at a hundred thousand mentions).
-    a, label, body, has_target, section, rule = (term(RDF.type), term(RDFS.label), term(OA.hasBody), term(OA.hasTarget),
-                                                 term(FS.section), term(FS.rule))
-    mention_cls, specific, source, has_selector = term(FS.Mention), term(OA.SpecificResource), term(OA.hasSource), term(OA.hasSelector)
-    position, quote, start, end, exact = (term(OA.TextPositionSelector), term(OA.TextQuoteSelector), term(OA.start), term(OA.end),
-                                          term(OA.exact))
     for mention, iri in found:
-        node_iri = mention_iri(mention)
-        node, target, selector = _iri(node_iri), _iri(node_iri + "/target"), _iri(node_iri + "/selector")
-        surface = lit(mention.surface)
-        yield f"{node} {a} {mention_cls} {graph} .\n"
-        yield f"{node} {label} {surface} {graph} .\n"
-        yield f"{node} {body} {_iri(iri)} {graph} .\n"
-        yield f"{node} {has_target} {target} {graph} .\n"
-        yield f"{node} {section} {lit(mention.section)} {graph} .\n"
-        yield f"{node} {rule} {lit(mention.rule)} {graph} .\n"
-        yield f"{target} {a} {specific} {graph} .\n"
-        yield f"{target} {source} {_iri(mention.target)} {graph} .\n"
-        yield f"{target} {has_selector} {selector} {graph} .\n"
-        yield f"{selector} {a} {position} {graph} .\n"
-        yield f"{selector} {a} {quote} {graph} .\n"
-        yield f"{selector} {start} {int_lit(mention.start)} {graph} .\n"
-        yield f"{selector} {end} {int_lit(mention.end)} {graph} .\n"
-        yield f"{selector} {exact} {surface} {graph} .\n"
+        yield from _mention_lines(mention, graph, _iri(iri))
         mentioned.add(iri)
         if _iri(mention.target) != doc:
             holders[mention.target].add(iri)
+    mentions = term(FS.mentions)
     for iri in sorted(mentioned):
-        yield f"{doc} {term(FS.mentions)} {_iri(iri)} {graph} .\n"
+        yield f"{doc} {mentions} {_iri(iri)} {graph} .\n"
     for holder in sorted(holders):
         for iri in sorted(holders[holder]):
-            yield f"{_iri(holder)} {term(FS.mentions)} {_iri(iri)} {graph} .\n"
+            yield f"{_iri(holder)} {mentions} {_iri(iri)} {graph} .\n"
 
 
 def _concept_quads(found, rows: Sequence[Record], iris: Mapping[tuple, str], graph: str) -> Iterable[str]:
@@ -220,8 +256,8 @@ def _association_quads(doc_id: str, found, resolution: Resolution, graph: str) -
             for b in ordered[i + 1:]:
                 node = _iri(f"{document_iri(doc_id)}/association/{short_hash(repr((key, a, b)), 12)}")
                 label = f"{resolution.entity(a).label} — {resolution.entity(b).label}"
-                yield f"{node} {term(RDF.type)} {term(FS.Association)} {graph} .\n"
-                yield f"{node} {term(RDFS.label)} {lit(label)} {graph} .\n"
+                yield f"{node} {_TYPE} {term(FS.Association)} {graph} .\n"
+                yield f"{node} {_LABEL} {lit(label)} {graph} .\n"
                 yield f"{node} {term(FS.participant)} {_iri(a)} {graph} .\n"
                 yield f"{node} {term(FS.participant)} {_iri(b)} {graph} .\n"
                 yield f"{node} {term(FS.evidence)} {lit(sentence)} {graph} .\n"
@@ -238,6 +274,10 @@ def _stop_words() -> frozenset[str]:
     return frozenset(STOP_WORDS) | cue
 
 
+_LETTER = re.compile("[a-z]")
+
+
+@functools.lru_cache(maxsize=65536)
 def content_words(text: str) -> frozenset[str]:
     """Lemma-keyed words of ``text`` that carry meaning (stop and cue words dropped).
 
@@ -245,7 +285,7 @@ def content_words(text: str) -> frozenset[str]:
     ['addressing', 'legacy', 'system']
     """
     stop = _stop_words()
-    return frozenset(w for w in lemma_key(text).split() if w not in stop and re.search(r"[a-z]", w) and len(w) > 1)
+    return frozenset(w for w in lemma_key(text).split() if w not in stop and len(w) > 1 and _LETTER.search(w))
 
 
 def _overlap_quads(doc_id, found, rows: Sequence[Record], iris, resolution: Resolution, settings: LinkSettings, graph) -> Iterable[str]:
@@ -276,9 +316,9 @@ def _overlap_quads(doc_id, found, rows: Sequence[Record], iris, resolution: Reso
     for source, target, predicate, score in sorted(links, key=lambda l: (l[0], l[1])):
         node = _iri(f"{document_iri(doc_id)}/link/{short_hash(repr((source, target, str(predicate))), 12)}")
         yield f"{_iri(source)} {term(predicate)} {_iri(target)} {graph} .\n"
-        yield f"{node} {term(RDF.type)} {term(FS.ScoredLink)} {graph} .\n"
+        yield f"{node} {_TYPE} {term(FS.ScoredLink)} {graph} .\n"
         label = f"{str(predicate).rsplit('#', 1)[1]} {score:.2f}"
-        yield f"{node} {term(RDFS.label)} {lit(label)} {graph} .\n"
+        yield f"{node} {_LABEL} {lit(label)} {graph} .\n"
         yield f"{node} {term(FS.linkSource)} {_iri(source)} {graph} .\n"
         yield f"{node} {term(FS.linkTarget)} {_iri(target)} {graph} .\n"
         yield f"{node} {term(FS.score)} {decimal_lit(score)} {graph} .\n"

@@ -6,8 +6,8 @@ escaped by ``lit``, so each line is valid N-Quads whatever the input text was.
 
 from __future__ import annotations
 
-import json
 from functools import cache
+from json.encoder import encode_basestring
 
 from kg.namespaces import XSD
 
@@ -29,12 +29,13 @@ def lit(text: str) -> str:
     """A plain string literal, escaped.
 
     JSON's string syntax with ``ensure_ascii=False`` escapes exactly what N-Quads requires
-    (quote, backslash, line breaks, other controls as ``\\uXXXX``).
+    (quote, backslash, line breaks, other controls as ``\\uXXXX``); its encoder is called
+    directly, without ``json.dumps``'s per-call overhead.
 
     >>> lit('say "hi"\\n')
     '"say \\\\"hi\\\\"\\\\n"'
     """
-    return json.dumps(text, ensure_ascii=False)
+    return encode_basestring(text)
 
 
 _INT = f"^^<{XSD.integer}>"

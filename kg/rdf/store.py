@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -13,7 +13,8 @@ from kg.iri import graph_iri
 from kg.gen_namespace import ONTOLOGY_FILE
 from kg.types import BuiltGraph
 
-__all__ = ["NON_DATA_GRAPHS", "ONTOLOGY_GRAPH", "PROVENANCE_GRAPH", "STAMP_FILE", "open_store", "store_stamp", "write_store"]
+__all__ = ["NON_DATA_GRAPHS", "ONTOLOGY_GRAPH", "PROVENANCE_GRAPH", "STAMP_FILE", "StoreLoader", "can_patch", "open_store",
+           "store_stamp", "write_store"]
 
 ONTOLOGY_GRAPH = graph_iri("ontology")
 PROVENANCE_GRAPH = graph_iri("provenance")
@@ -48,14 +49,23 @@ def write_store(graph: BuiltGraph, path: Path, *, extra_turtle: tuple[Path, ...]
         else:
             store = ox.Store(str(tmp))
             _bulk_load(store, graph)
-            onto = ox.NamedNode(ONTOLOGY_GRAPH)
-            for ttl in (ONTOLOGY_FILE, *extra_turtle):
-                store.bulk_load(path=str(ttl), format=ox.RdfFormat.TURTLE, to_graph=onto)
+            _load_ontology(store, extra_turtle)
             store.flush()
             del store
         if hashes is not None:
             (tmp / STAMP_FILE).write_text(store_stamp(hashes) + "\n", encoding="utf-8")
     return path
+
+
+def can_patch(path: Path, before: Mapping[str, str] | None) -> bool:
+    """Whether the store at ``path`` is the one the cache's segment hashes ``before`` describe."""
+    return before is not None and _stamp_of(path) == store_stamp(before)
+
+
+def _load_ontology(store: ox.Store, extra_turtle: tuple[Path, ...] = ()) -> None:
+    onto = ox.NamedNode(ONTOLOGY_GRAPH)
+    for ttl in (ONTOLOGY_FILE, *extra_turtle):
+        store.bulk_load(path=str(ttl), format=ox.RdfFormat.TURTLE, to_graph=onto)
 
 
 _LOAD_BATCH = 64 << 20
@@ -125,3 +135,136 @@ def open_store(path: Path, *, read_only: bool = True) -> ox.Store:
         return ox.Store.read_only(str(folder)) if read_only else ox.Store(str(folder))
     except (OSError, ValueError) as exc:
         raise UsageError(f"{folder}: no store here, or not an Oxigraph store ({exc}); run 'kg build … --out {path}' first") from exc
+
+
+class StoreLoader:
+    """A fresh store loaded by another process while the build goes on.
+
+    At corpus scale loading the store costs as much as every other stage after extraction
+    together. A loader process (``kg.rdf.loader``) loads N-Quads files as their names arrive,
+    written by forked children (``fork_writer``) as soon as their part of the graph is known:
+    what the parsed input alone gives (documents, rows, shared concepts) while extraction runs;
+    the mentions' annotations while resolution runs; the rest while this process builds the
+    graph, writes Turtle and draws the views. ``finish`` waits for them and swaps the store in
+    whole. A store is a set, so a statement written twice counts once: the result holds the
+    same statements as ``write_store`` would write.
+    """
+
+    _PREFIX = "-loading."
+
+    def __init__(self, path: Path) -> None:
+        import shutil
+        import subprocess
+        import sys
+        import tempfile
+
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stray in path.parent.glob(f".{path.name}{self._PREFIX}*"):
+            shutil.rmtree(stray, ignore_errors=True) if stray.is_dir() else stray.unlink(missing_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{path.name}{self._PREFIX}", suffix=".tmp", dir=path.parent))
+        # Its errors go to a file: a pipe nobody reads until the end could fill and stall it.
+        self._errors = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self._loader = subprocess.Popen(
+            [sys.executable, "-m", "kg.rdf.loader", str(self.folder), str(ONTOLOGY_FILE), ONTOLOGY_GRAPH],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors, text=True,
+        )
+        self._files = 0
+        self._writers: list = []
+
+    def fork_writer(self, chunks: Callable[[], Iterable[bytes]]) -> None:
+        """Hand the loader the N-Quads ``chunks()`` makes (bytes of whole lines), from a forked
+        child: it has this process's data without pickling it, and this process goes on at
+        once. The child never opens a store."""
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        writer = context.Process(target=self._write, args=(chunks, (len(self._writers) + 1) << 20), daemon=True)
+        writer.start()
+        self._writers.append(writer)
+
+    def _write(self, chunks: Callable[[], Iterable[bytes]], first_file: int) -> None:
+        import os
+
+        os.nice(10)  # behind the build's own stages, as the loader is
+        self._files = first_file  # names distinct from other writers'
+        self.add(chunks())
+
+    def add(self, chunks: Iterable[bytes]) -> None:
+        """Hand the loader N-Quads ``chunks`` (whole lines), through files of about 64 MB."""
+        batch: list[bytes] = []
+        size = 0
+        for chunk in chunks:
+            batch.append(chunk)
+            size += len(chunk)
+            if size >= _LOAD_BATCH:
+                self._send(batch)
+                batch, size = [], 0
+        if batch:
+            self._send(batch)
+
+    def _send(self, batch: list[bytes]) -> None:
+        file = self.folder.with_name(f"{self.folder.name}.{self._files}.nq")
+        self._files += 1
+        file.write_bytes(b"".join(batch))
+        # One short line per write: atomic on a pipe, so the two writers never interleave.
+        self._loader.stdin.write(f"{file}\n")
+        self._loader.stdin.flush()
+
+    def finish(self, hashes: Mapping[str, str] | None = None) -> Path:
+        """Wait for the loader, then put the store in place at ``path``.
+
+        Raises:
+            KgError: the writer or the loader failed or died (the caller may fall back to
+                ``write_store``).
+        """
+        from kg.errors import KgError
+
+        for writer in self._writers:
+            writer.join()
+        failed = [w.exitcode for w in self._writers if w.exitcode != 0]
+        output, errors = "", ""
+        if not failed:
+            try:
+                output, _ = self._loader.communicate("\n")
+            except OSError as exc:
+                errors = str(exc)
+        self._errors.seek(0)
+        errors += self._errors.read()
+        if failed or self._loader.returncode != 0 or output.strip() != "ok":
+            self.abandon()
+            raise KgError(f"loading the store failed (writer exits {failed}, loader exit "
+                          f"{self._loader.returncode}): {errors.strip()[-2000:]}")
+        if hashes is not None:
+            (self.folder / STAMP_FILE).write_text(store_stamp(hashes) + "\n", encoding="utf-8")
+        with atomic_dir(self.path) as tmp:
+            tmp.rmdir()
+            self.folder.rename(tmp)
+        return self.path
+
+    def abandon(self) -> None:
+        """Stop the writer and the loader, and remove what they wrote (a no-op after ``finish``)."""
+        import shutil
+
+        for writer in self._writers:
+            if writer.is_alive():
+                writer.kill()
+                writer.join()
+        if self._loader.poll() is None:
+            self._loader.kill()
+            self._loader.communicate()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        for file in self.folder.parent.glob(f"{self.folder.name}.*.nq"):
+            file.unlink(missing_ok=True)
+
+
+def encoded(lines: Iterable[str]) -> Iterator[bytes]:
+    """N-Quads lines as UTF-8 chunks of a few thousand lines."""
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == 4096:
+            yield "".join(batch).encode("utf-8")
+            batch = []
+    if batch:
+        yield "".join(batch).encode("utf-8")
