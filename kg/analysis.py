@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import gc
 import html
 import io
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import networkx as nx
@@ -50,7 +52,9 @@ __all__ = [
     "compute_centrality",
     "detect_communities",
     "load_projection",
+    "pause_gc",
     "plot_report",
+    "project_nquads",
     "project_quads",
     "rank_cited",
     "relation_label",
@@ -304,33 +308,144 @@ class _Raw:
     links: dict[str, dict[str, list[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
 
 
-def _read(quads: Iterable[ox.Quad]) -> _Raw:
-    raw = _Raw()
+# What an object is, as far as the projection cares.
+_LITERAL, _IRI, _OTHER = 0, 1, 2
+# (graph IRI or "", subject, predicate, object's value, _LITERAL/_IRI/_OTHER)
+_Terms = tuple[str, str, str, str, int]
+
+
+def _quad_terms(quads: Iterable[ox.Quad]) -> Iterator[_Terms]:
+    """What ``_read`` takes of each quad."""
     for quad in quads:
-        graph = quad.graph_name
-        graph_value = graph.value if isinstance(graph, ox.NamedNode) else ""
-        if graph_value in _SKIPPED_GRAPHS:
+        graph, o = quad.graph_name, quad.object
+        kind = _LITERAL if isinstance(o, ox.Literal) else _IRI if isinstance(o, ox.NamedNode) else _OTHER
+        yield (graph.value if isinstance(graph, ox.NamedNode) else "", quad.subject.value, quad.predicate.value,
+               getattr(o, "value", ""), kind)
+
+
+def _text_terms(texts: Iterable[bytes], leave_out: bytes | None) -> Iterator[_Terms]:
+    """The statements of N-Quads texts, in order, without those whose subject IRI holds ``leave_out``.
+
+    Making a pyoxigraph quad and reading its terms back costs several times more than
+    splitting a line, so lines laid out as the build writes them are split here; any other
+    line (an escape, a blank node, no graph, a comment …) is left to pyoxigraph. Lines come
+    grouped by subject, so a subject is looked at and decoded once per group of lines.
+    """
+    predicates: dict[bytes, str] = {}
+    graphs: dict[bytes, str] = {}
+    for text in texts:
+        escaped = b"\\" in text
+        prefix, end, subject, dropped = b"\n", 0, None, False
+        for line in text.split(b"\n"):
+            if not line:
+                continue
+            if not line.startswith(prefix):
+                # A new subject: ``prefix`` is "<subject> ", which only its own lines start with.
+                end = line.find(b"> ") + 1
+                prefix = line[:end + 1] if end else b"\n"
+                subject = _iri(line[:end])
+                dropped = leave_out is not None and leave_out in line[:end]
+            if dropped:
+                continue
+            terms = (None if subject is None or escaped and b"\\" in line
+                     else _split_rest(line, end, subject, predicates, graphs))
+            if terms is None:
+                yield from _quad_terms(ox.parse(line, format=ox.RdfFormat.N_QUADS))
+            else:
+                yield terms
+
+
+def _split_rest(line: bytes, end: int, subject: str, predicates: dict[bytes, str],
+                graphs: dict[bytes, str]) -> _Terms | None:
+    """The terms of ``<s> <p> <o> <g> .`` or ``<s> <p> "text"[^^<type>|@lang] <g> .`` without
+    escapes, whose subject ends at ``end``; ``None`` for any other layout.
+
+    In valid N-Quads an IRI holds no ``>`` and, without escapes, a literal's text no ``"``, so
+    each term ends at the first of these after it starts. What lines repeat is read once and
+    kept: ``predicates`` maps "<p>" to its IRI, ``graphs`` what follows an object (" <g> ." or
+    "^^<type> <g> .") to the graph's; a few thousand in all on millions of lines.
+    """
+    stop = line.find(b"> ", end + 1) + 1
+    opening = line[stop + 1:stop + 2]
+    if opening == b"<":
+        close, kind = line.find(b">", stop + 2), _IRI
+    elif opening == b'"':
+        close, kind = line.find(b'"', stop + 2), _LITERAL
+    else:
+        return None
+    if close < 0:
+        return None
+    rest = line[close + 1:]
+    graph = graphs.get(rest) or _known_graph(rest, graphs)
+    if graph is None or kind == _IRI and rest[:1] != b" ":
+        return None
+    term = line[end + 1:stop]
+    predicate = predicates.get(term) or _known_iri(term, predicates)
+    if predicate is None:
+        return None
+    return graph, subject, predicate, line[stop + 2:close].decode(), kind
+
+
+def _iri(term: bytes) -> str | None:
+    """The IRI of ``<iri>``; ``None`` if ``term`` is anything else."""
+    if term[:1] == b"<" and term.find(b">") == len(term) - 1 and b" " not in term:
+        return term[1:-1].decode()
+    return None
+
+
+def _known_iri(term: bytes, known: dict[bytes, str]) -> str | None:
+    """``_iri(term)``, kept in ``known``."""
+    name = _iri(term)
+    if name is not None:
+        known[term] = name
+    return name
+
+
+def _known_graph(rest: bytes, known: dict[bytes, str]) -> str | None:
+    """The graph IRI of ``[^^<type>|@lang] <g> .`` (what follows a line's object), kept in ``known``."""
+    parts = rest.split(b" ")
+    if len(parts) != 3 or parts[2] != b"." or parts[0] and not _is_suffix(parts[0]):
+        return None
+    graph = _iri(parts[1])
+    if graph is not None:
+        known[rest] = graph
+    return graph
+
+
+def _is_suffix(suffix: bytes) -> bool:
+    """A literal's datatype or language tag."""
+    return suffix[:3] == b"^^<" and suffix[-1:] == b">" or suffix[:1] == b"@"
+
+
+def _read(terms: Iterable[_Terms]) -> _Raw:
+    raw = _Raw()
+    docs_of, literals, evidence, edges = raw.docs_of, raw.literals, raw.evidence, raw.edges
+    last, skipped, doc = None, False, None
+    for graph, s, p, o, kind in terms:
+        if graph != last:
+            # Statements come a graph at a time: what the graph means is worked out once per run.
+            last, skipped = graph, graph in _SKIPPED_GRAPHS
+            doc = graph[len(_DOC_GRAPH):] if graph.startswith(_DOC_GRAPH) else None
+        if skipped:
             continue
-        s, p, o = quad.subject.value, quad.predicate.value, quad.object
-        doc = graph_value[len(_DOC_GRAPH):] if graph_value.startswith(_DOC_GRAPH) else None
         if doc:
-            raw.docs_of[s].add(doc)
-        if isinstance(o, ox.Literal):
+            docs_of[s].add(doc)
+        if kind == _LITERAL:
             name = _LITERALS.get(p)
             if name:
-                raw.literals[s].setdefault(name, o.value)
+                literals[s].setdefault(name, o)
             if p in _EVIDENCE:
-                raw.evidence[s].append(o.value)
+                evidence[s].append(o)
         elif p == _TYPE:
-            raw.types[s].append(o.value)
+            raw.types[s].append(o)
         elif p == _IN_SCHEME:
-            raw.schemes[s].append(o.value)
-        elif isinstance(o, ox.NamedNode):
-            raw.edges[(s, o.value)].add(p)
+            raw.schemes[s].append(o)
+        elif kind == _IRI:
+            edges[(s, o)].add(p)
             if p in _LINKS:
-                raw.links[s][p].append(o.value)
+                raw.links[s][p].append(o)
             if doc:
-                raw.docs_of[o.value].add(doc)
+                docs_of[o].add(doc)
     return raw
 
 
@@ -362,7 +477,7 @@ def _reified_links(raw: _Raw) -> dict[str, tuple[str, str]]:
     return reified
 
 
-def _node_info(raw: _Raw, node: str) -> NodeInfo:
+def _node_info(raw: _Raw, node: str, kind: str) -> NodeInfo:
     values = raw.literals.get(node, {})
     relevancy = values.get("relevancy")
     source = values.get("file")
@@ -371,7 +486,7 @@ def _node_info(raw: _Raw, node: str) -> NodeInfo:
     return NodeInfo(
         iri=node,
         label=values.get("label") or _local(node),
-        kind=_kind_of(sorted(set(raw.types[node])), sorted(set(raw.schemes.get(node, ())))),
+        kind=kind,
         doc_id=values.get("doc_id"),
         description=values.get("description") or values.get("summary"),
         relevancy=int(relevancy) if relevancy and relevancy.lstrip("-").isdigit() else None,
@@ -380,6 +495,68 @@ def _node_info(raw: _Raw, node: str) -> NodeInfo:
         evidence=tuple(dict.fromkeys(raw.evidence.get(node, ()))),
         date=_parse_date(values.get("date")),
     )
+
+
+class _NodeData(dict):
+    """A node's attributes, whose ``info`` is made the first time anything reads it.
+
+    Making every node's ``NodeInfo`` up front cost the build's overview seconds at corpus scale,
+    where it draws 2,000 of 150,000 nodes. ``kind`` is stored as it is; every way of reading
+    the mapping (an item, ``in``, ``get``, iteration, comparison, a copy, a pickle) sees
+    ``info`` as though it were stored too, before ``kind``.
+    """
+
+    __slots__ = ("_make",)
+    _make: Callable[[], NodeInfo] | None
+
+    def _fill(self) -> None:
+        # A copy being unpickled has no ``_make`` until its items are in.
+        make = getattr(self, "_make", None)
+        if make is not None:
+            self._make = None
+            rest = list(dict.items(self))
+            dict.clear(self)
+            dict.__setitem__(self, "info", make())
+            dict.update(self, rest)
+
+    def __missing__(self, key: str):
+        if key != "info" or getattr(self, "_make", None) is None:
+            raise KeyError(key)
+        self._fill()
+        return dict.__getitem__(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or (key == "info" and getattr(self, "_make", None) is not None)
+
+    def get(self, key: str, default=None):
+        return self[key] if key in self else default
+
+    def __eq__(self, other: object) -> bool:
+        self._fill()
+        if isinstance(other, _NodeData):
+            other._fill()
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+
+def _filled(name: str):
+    method = getattr(dict, name)
+
+    def call(self, *args, **kwargs):
+        self._fill()
+        return method(self, *args, **kwargs)
+
+    call.__name__ = name
+    return call
+
+
+# Whatever reads the mapping whole, or changes it, sees (and keeps) ``info`` first.
+for _method in ("__iter__", "__reversed__", "__len__", "__repr__", "__or__", "__ior__", "__delitem__", "__setitem__",
+                "__reduce_ex__", "copy", "items", "keys", "values", "pop", "popitem", "setdefault", "update", "clear"):
+    setattr(_NodeData, _method, _filled(_method))
 
 
 def project_quads(quads: Iterable[ox.Quad]) -> Projection:
@@ -394,19 +571,83 @@ def project_quads(quads: Iterable[ox.Quad]) -> Projection:
     Returns:
         The projection.
     """
-    raw = _read(quads)
+    with pause_gc():
+        return _project(_read(_quad_terms(quads)))
+
+
+def project_nquads(texts: Iterable[bytes], *, leave_out: bytes | None = None) -> Projection:
+    """``project_quads`` of the statements N-Quads text states, read without making a quad of each.
+
+    Args:
+        texts: N-Quads, each a whole number of lines (a build's segments).
+        leave_out: skip the statements whose subject IRI contains these bytes.
+    """
+    with pause_gc():
+        return _project(_read(_text_terms(texts, leave_out)))
+
+
+@contextmanager
+def pause_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the block (objects are still freed as
+    their last reference goes).
+
+    A projection makes millions of containers, none of them garbage, and each full
+    collection on the way walks them all: 2 s in all at corpus scale.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _project(raw: _Raw) -> Projection:
     scaffolding = _fold_mentions(raw)
     # A reified link is drawn as the edge it stands for, with its evidence on that edge, rather
     # than as a node of its own between its two ends.
     reified = _reified_links(raw)
     graph = nx.DiGraph()
-    for node in raw.types:
-        if node not in scaffolding and node not in reified:
-            info = _node_info(raw, node)
-            graph.add_node(node, info=info, kind=info.kind)
+    nodes = [node for node in raw.types if node not in scaffolding and node not in reified]
+    _add_nodes(graph, raw, nodes)
+    _add_edges(graph, raw)
+    _add_reified_links(graph, raw, reified)
+    titles = {}
+    for node in nodes:
+        values = raw.literals.get(node, {})
+        if values.get("doc_id"):
+            titles[values["doc_id"]] = values.get("label") or _local(node)
+    _keep_for_infos(raw, scaffolding | reified.keys())
+    return Projection(graph=graph, titles=titles)
+
+
+# Nodes and edges go straight into networkx's own dicts, laid out as ``add_node`` and
+# ``add_edge`` lay them out: through those methods they cost several times more.
+def _add_nodes(graph: nx.DiGraph, raw: _Raw, nodes: Sequence[str]) -> None:
+    """Each node with its kind, and its info made when first read (see ``_NodeData``)."""
+    attributes, succ, pred = graph._node, graph._succ, graph._pred
+    kinds: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+    for node in nodes:
+        classes = (tuple(raw.types[node]), tuple(raw.schemes.get(node, ())))
+        kind = kinds.get(classes)
+        if kind is None:
+            kind = kinds[classes] = _kind_of(sorted(set(classes[0])), sorted(set(classes[1])))
+        data = attributes[node] = _NodeData(kind=kind)
+        data._make = partial(_node_info, raw, node, kind)
+        succ[node], pred[node] = {}, {}
+
+
+def _add_edges(graph: nx.DiGraph, raw: _Raw) -> None:
+    """An edge for each pair of distinct nodes some triple links, labelled with its predicates."""
+    succ, pred = graph._succ, graph._pred
     for (s, o), predicates in raw.edges.items():
-        if s in graph and o in graph and s != o:
-            graph.add_edge(s, o, relation=", ".join(sorted(relation_label(p) for p in predicates)), evidence=())
+        if s in succ and o in succ and s != o:
+            # One attribute dict for both ends, as ``add_edge`` makes it.
+            succ[s][o] = pred[o][s] = {"relation": _relation(frozenset(predicates)), "evidence": ()}
+
+
+def _add_reified_links(graph: nx.DiGraph, raw: _Raw, reified: Mapping[str, tuple[str, str]]) -> None:
     for node, (a, b) in sorted(reified.items()):
         if a not in graph or b not in graph or a == b:
             continue
@@ -416,8 +657,24 @@ def project_quads(quads: Iterable[ox.Quad]) -> Projection:
             graph.add_edge(a, b, relation=relation_label(min(raw.types[node])).lower(), evidence=())
         edge = graph.edges[a, b]
         edge["evidence"] = tuple(dict.fromkeys((*edge["evidence"], *raw.evidence.get(node, ()))))
-    titles = {info.doc_id: info.label for _, info in graph.nodes(data="info") if info.doc_id}
-    return Projection(graph=graph, titles=titles)
+
+
+@lru_cache(maxsize=4096)
+def _relation(predicates: frozenset[str]) -> str:
+    return ", ".join(sorted(relation_label(p) for p in predicates))
+
+
+def _keep_for_infos(raw: _Raw, others: Iterable[str]) -> None:
+    """Free what the nodes' infos, made later, do not read: all but the literals, evidence and
+    documents of the nodes (``others`` are the resources that are not)."""
+    raw.types.clear()
+    raw.schemes.clear()
+    raw.edges.clear()
+    raw.links.clear()
+    for other in others:
+        raw.literals.pop(other, None)
+        raw.docs_of.pop(other, None)
+        raw.evidence.pop(other, None)
 
 
 def _parse_date(value: str | None) -> _dt.date | None:
@@ -443,12 +700,14 @@ def to_igraph(graph: nx.Graph, nodes: Sequence[str] | None = None):
 
     names = list(graph.nodes) if nodes is None else list(nodes)
     index = {name: i for i, name in enumerate(names)}
-    pairs = {
-        (a, b) if a < b else (b, a)
-        for u, v in graph.edges(names if nodes is not None else None)
-        if (a := index.get(u)) is not None and (b := index.get(v)) is not None and a != b
-    }
-    return ig.Graph(n=len(names), edges=sorted(pairs)), names
+    pairs = [
+        (a, b) for u, v in graph.edges(names if nodes is not None else None)
+        if (a := index.get(u)) is not None and (b := index.get(v)) is not None
+    ]
+    # igraph drops the loops and merges the parallel edges in C; its edges come out sorted.
+    simple = ig.Graph(n=len(names), edges=pairs)
+    simple.simplify()
+    return simple, names
 
 
 def compute_centrality(
@@ -473,12 +732,15 @@ def compute_centrality(
     started = time.perf_counter()
     undirected = projection.graph.to_undirected(as_view=True)
     n = len(undirected)
-    degree = nx.degree_centrality(undirected) if n > 1 else {v: 0.0 for v in undirected}
     k = samples if exact_up_to < n and samples < n else None
     if n <= 2:
+        degree = nx.degree_centrality(undirected) if n > 1 else {v: 0.0 for v in undirected}
         betweenness = {v: 0.0 for v in undirected}
     else:
-        graph, names = to_igraph(undirected)
+        # The directed graph gives the same simple graph, and walking its edges costs a
+        # tenth of walking the undirected view's.
+        graph, names = to_igraph(projection.graph)
+        degree = _degree_centrality(projection.graph, graph, names)
         if k is None:
             raw = graph.betweenness(directed=False)
             betweenness = {name: 2 * raw[i] / ((n - 1) * (n - 2)) for i, name in enumerate(names)}
@@ -492,6 +754,15 @@ def compute_centrality(
                 name: 2 * raw[i] / (((k - 1) if name in chosen else k) * (n - 2)) for i, name in enumerate(names)
             }
     return Centrality(degree, betweenness, k, round(time.perf_counter() - started, 3))
+
+
+def _degree_centrality(graph: nx.Graph, simple, names: Sequence[str]) -> dict[str, float]:
+    """``nx.degree_centrality`` of the undirected graph, from the degrees of its igraph copy."""
+    if graph.is_multigraph() or nx.number_of_selfloops(graph):
+        # networkx counts a parallel edge, and a loop twice; the simple graph has neither.
+        return nx.degree_centrality(graph.to_undirected(as_view=True))
+    scale = 1.0 / (len(names) - 1.0)
+    return {name: d * scale for name, d in zip(names, simple.degree())}
 
 
 def detect_communities(projection: Projection, *, seed: int = 42, top_labels: int = 5) -> tuple[Community, ...]:

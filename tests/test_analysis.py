@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import re
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from kg.analysis import (
     compute_centrality,
     detect_communities,
     load_projection,
+    project_nquads,
     project_quads,
     rank_cited,
     render_report,
@@ -101,6 +104,60 @@ def test_reified_association_becomes_an_edge_with_its_evidence():
 def test_most_specific_class_is_the_kind():
     quads = [*_typed("https://example.org/x", FS.Record, "x", "d1"), _quad("https://example.org/x", RDF.type, FS.Signal, "d1")]
     assert project_quads(quads).info("https://example.org/x").kind == "Signal"
+
+
+def _everything(projection: Projection) -> tuple:
+    graph = projection.graph
+    return list(graph.nodes(data=True)), list(graph.edges(data=True)), list(projection.titles.items())
+
+
+def test_nquads_text_projects_as_its_quads(store: ox.Store):
+    """Lines split in Python and lines left to pyoxigraph (escapes, blank nodes, the default
+    graph, a language tag, a comment) give what the parsed quads give, in the same order."""
+    doc = graph_iri("doc/d1")
+    odd = "\n".join([
+        f'<https://example.org/q> <{RDF.type}> <{FS.Signal}> <{doc}> .',
+        f'<https://example.org/q> <{RDFS.label}> "say \\"hi\\"\\n" <{doc}> .',
+        f'<https://example.org/q> <{FS.description}> "plain"@en <{doc}> .',
+        f'_:b <{RDF.type}> <{FS.Signal}> <{doc}> .',
+        f'<https://example.org/q> <{FS.keyword}> <https://example.org/k> .',
+        "# a comment",
+        f'<https://example.org/k> <{RDF.type}> <{FS.Technology}>\t<{doc}> .',
+        "",
+    ]).encode()
+    text = store.dump(format=ox.RdfFormat.N_QUADS) + odd
+    lines = text.splitlines(keepends=True)
+    chunks = [b"".join(lines[i:i + 500]) for i in range(0, len(lines), 500)]
+    want = _everything(project_quads(ox.parse(text, format=ox.RdfFormat.N_QUADS)))
+    assert _everything(project_nquads(chunks)) == want
+    assert project_nquads([odd]).info("https://example.org/q").label == 'say "hi"\n'
+
+
+def test_leave_out_skips_the_subjects_that_hold_it(store: ox.Store):
+    text = store.dump(format=ox.RdfFormat.N_QUADS)
+    kept = b"".join(line for line in text.splitlines(keepends=True) if b"/mention/" not in line.split(b" ", 1)[0])
+    want = _everything(project_quads(ox.parse(kept, format=ox.RdfFormat.N_QUADS)))
+    assert _everything(project_nquads([text], leave_out=b"/mention/")) == want
+
+
+def test_node_attributes_read_like_a_plain_dict(store: ox.Store):
+    """A node's info is made when first read, yet every way of reading its attributes sees it."""
+    projection = load_projection(store)
+    graph = projection.graph
+    first, *others = list(graph)[:6]
+    data = graph.nodes[first]
+    assert "info" in data and data.get("nothing") is None and list(data) == ["info", "kind"]
+    assert data.get("info") is projection.info(first) and data["info"].iri == first
+    reads = (dict, copy.copy, copy.deepcopy, lambda d: pickle.loads(pickle.dumps(d)), lambda d: {**d})
+    for node, read in zip(others, reads, strict=True):
+        assert read(graph.nodes[node]) == {"info": projection.info(node), "kind": projection.info(node).kind}
+    fresh = load_projection(store).graph
+    assert list(pickle.loads(pickle.dumps(fresh)).nodes(data=True)) == list(graph.nodes(data=True))
+
+
+def test_degree_centrality_is_networkx_degree_centrality(projection: Projection):
+    want = nx.degree_centrality(projection.graph.to_undirected())
+    assert compute_centrality(projection).degree == want
 
 
 def test_exact_betweenness_is_networkx_exact(projection: Projection):

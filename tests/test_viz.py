@@ -9,13 +9,15 @@ import sys
 from pathlib import Path
 
 import networkx as nx
+import pyoxigraph as ox
 import pytest
 
-from kg.analysis import Projection, load_projection
+from kg.analysis import NodeInfo, Projection, load_projection
 from kg.errors import QueryError, UsageError
 from kg.namespaces import FS
 from kg.rdf.store import open_store
-from kg.viz import PHYSICS_UP_TO, ViewOptions, layout_view, render_view, select_view
+from kg.types import BuiltGraph
+from kg.viz import PHYSICS_UP_TO, ViewOptions, layout_view, render_view, select_view, write_build_view
 
 ROOT = Path(__file__).resolve().parent.parent
 REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
@@ -74,6 +76,38 @@ def test_big_graph_view_draws_the_same_nodes_without_mention_evidence(tmp_path: 
     assert len(data["edges"]) > 0
     assert _quoted(data) == 0
     assert _quoted(_page_data((example_build / "graph.html").read_text(encoding="utf-8"))) > 0
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_build_view_is_the_same_page_every_time(store, tmp_path: Path, monkeypatch, big: bool):
+    import kg.viz
+
+    if big:
+        monkeypatch.setattr(kg.viz, "BIG_GRAPH", 0)
+    data = store.dump(format=ox.RdfFormat.N_QUADS)
+    graph = BuiltGraph(segments=[("all", data)], triples=data.count(b"\n"))
+    first, second = write_build_view(graph, tmp_path / "a.html"), write_build_view(graph, tmp_path / "b.html")
+    assert first.read_bytes() == second.read_bytes()
+
+
+def _path_projection(size: int) -> Projection:
+    graph = nx.DiGraph()
+    for i in range(size):
+        iri = f"https://example.org/{i}"
+        graph.add_node(iri, info=NodeInfo(iri=iri, label=str(i), kind="Signal"), kind="Signal")
+    nx.add_path(graph, list(graph), relation="next", evidence=())
+    return Projection(graph)
+
+
+def test_large_graph_samples_fewer_sources_and_says_so(monkeypatch):
+    import kg.viz
+
+    projection = _path_projection(6000)
+    assert "estimated from 500 sampled sources" in select_view(projection, ViewOptions(limit=100)).note
+    # 6,000 nodes and 5,999 edges: 1,200,000 visits allow 100 sources.
+    monkeypatch.setattr(kg.viz, "BETWEENNESS_VISITS", 1_200_000)
+    first, second = select_view(projection, ViewOptions(limit=100)), select_view(projection, ViewOptions(limit=100))
+    assert "estimated from 100 sampled sources" in first.note and first == second
 
 
 def test_csp_allows_only_the_page_own_scripts(example_build: Path):
