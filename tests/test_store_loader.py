@@ -47,6 +47,15 @@ def test_the_loaded_store_equals_the_one_written_in_process(tmp_path, in_process
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "temporary files left behind"
 
 
+def test_a_fresh_build_does_not_fall_back(tmp_path, monkeypatch):
+    def in_process(*args, **kwargs):
+        raise AssertionError("the store was written in process: the loader failed")
+
+    monkeypatch.setattr(kg.pipeline, "write_store", in_process)
+    build([EXAMPLES], tmp_path / "out", FAST)
+    assert (tmp_path / "out" / "store").is_dir()
+
+
 def test_a_failing_writer_falls_back_to_writing_in_process(tmp_path, in_process, monkeypatch):
     def broken(self, chunks, first_file):
         raise RuntimeError("simulated failure")

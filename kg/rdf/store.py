@@ -153,6 +153,7 @@ class StoreLoader:
     _PREFIX = "-loading."
 
     def __init__(self, path: Path) -> None:
+        import os
         import shutil
         import subprocess
         import sys
@@ -165,9 +166,13 @@ class StoreLoader:
         self.folder = Path(tempfile.mkdtemp(prefix=f".{path.name}{self._PREFIX}", suffix=".tmp", dir=path.parent))
         # Its errors go to a file: a pipe nobody reads until the end could fill and stall it.
         self._errors = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        # The package's own folder first on its path: this one may have found ``kg`` through a
+        # ``sys.path`` entry a fresh interpreter would not have.
+        home = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (home, os.environ.get("PYTHONPATH"))))}
         self._loader = subprocess.Popen(
             [sys.executable, "-m", "kg.rdf.loader", str(self.folder), str(ONTOLOGY_FILE), ONTOLOGY_GRAPH],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors, text=True, env=env,
         )
         self._files = 0
         self._writers: list = []
