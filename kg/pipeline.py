@@ -402,6 +402,14 @@ def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cac
         written.append(write_validation(validation, out / "validation.txt"))
     if resolution is not None:
         written.append(write_merges(resolution, out / "merges.csv"))
+    if cache is not None:
+        # Saved while the store is still loading. A crash before the store is in place leaves
+        # a cache whose hashes the old store's stamp does not match, so the next build reloads it.
+        # The vocabulary graph is shared by every document; its old statements let the next
+        # build patch the store by difference instead of reloading it.
+        cache.put_segments((name, hashes[name], body, data if name == VOCABULARY_GRAPH else None)
+                           for (name, body), (_, data) in zip(bodies, graph.segments))
+        cache.commit()
     lap("write")
     if loader is not None:
         try:
@@ -413,12 +421,6 @@ def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cac
     elif store is not None:
         written.append(store.result())
         lap("store")
-    if cache is not None:
-        # The vocabulary graph is shared by every document; its old statements let the next
-        # build patch the store by difference instead of reloading it.
-        cache.put_segments((name, hashes[name], body, data if name == VOCABULARY_GRAPH else None)
-                           for (name, body), (_, data) in zip(bodies, graph.segments))
-        cache.commit()
     if html is not None:
         written.extend(html.get())
         lap("html")
