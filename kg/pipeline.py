@@ -18,8 +18,9 @@ from kg.fsutil import write_text_atomic
 from kg.ingest.markdown import iter_markdown_files, parse_document
 from kg.ingest.tabular import is_tabular, read_tabular
 from kg.cache import BuildCache, content_key, pipeline_fingerprint
+from kg.rdf.nq import encoded
 from kg.rdf.build import VOCABULARY_GRAPH, assign_record_iris, build_graph, distinct_records
-from kg.rdf.store import StoreLoader, can_patch, encoded, write_store
+from kg.rdf.store import StoreLoader, can_patch, write_store
 from kg.rdf.write import turtle_bodies, write_turtle
 from kg.extract.mentions import drop_foreign_rule_mentions, extract_mentions, table_terms, text_units
 from kg.extract.nlp import make_pipeline

@@ -6,12 +6,13 @@ escaped by ``lit``, so each line is valid N-Quads whatever the input text was.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from functools import cache
 from json.encoder import encode_basestring
 
 from kg.namespaces import XSD
 
-__all__ = ["date_lit", "decimal_lit", "int_lit", "iri", "lit", "term"]
+__all__ = ["date_lit", "decimal_lit", "encoded", "int_lit", "iri", "lit", "term"]
 
 
 def iri(value: str) -> str:
@@ -53,3 +54,16 @@ def date_lit(iso: str) -> str:
 
 def decimal_lit(value: float) -> str:
     return f'"{value:.3f}"{_DECIMAL}'
+
+
+def encoded(lines: Iterable[str], per: int = 4096) -> Iterator[bytes]:
+    """N-Quads lines as UTF-8 chunks of ``per`` lines: a large graph is never joined into one
+    string and then one bytes object, two more copies of it."""
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == per:
+            yield "".join(batch).encode("utf-8")
+            batch = []
+    if batch:
+        yield "".join(batch).encode("utf-8")

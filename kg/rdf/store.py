@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -262,14 +262,3 @@ class StoreLoader:
         for file in self.folder.parent.glob(f"{self.folder.name}.*.nq"):
             file.unlink(missing_ok=True)
 
-
-def encoded(lines: Iterable[str]) -> Iterator[bytes]:
-    """N-Quads lines as UTF-8 chunks of a few thousand lines."""
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) == 4096:
-            yield "".join(batch).encode("utf-8")
-            batch = []
-    if batch:
-        yield "".join(batch).encode("utf-8")
