@@ -7,6 +7,9 @@ One SQLite file, ``DIR/cache.sqlite``, holds
 * ``scans``: each text batch's raw mentions, keyed by its text and holders;
 * ``segments``: each named graph's hash and Turtle, so ``graph.ttl`` is re-serialised only
   where a graph changed and the store is patched graph by graph;
+* ``parts``: each document graph's N-Quads and ``GraphPart``, keyed by everything it is made
+  from (the document, its rows, its mentions and their entities' labels), so that an
+  unchanged document's graph is not made again;
 * ``meta``: the pipeline fingerprint (code, data, libraries, settings), the table terms the
   scans were made with, and the stamp of the store the segments describe.
 
@@ -26,7 +29,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
 
-__all__ = ["BuildCache", "content_key", "pipeline_fingerprint"]
+from kg.types import GraphPart
+
+__all__ = ["BuildCache", "chunks_key", "content_key", "pipeline_fingerprint"]
 
 CACHE_NAME = "cache.sqlite"
 _SCHEMA = """
@@ -34,6 +39,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB, used INTEGER);
 CREATE TABLE IF NOT EXISTS scans (key TEXT PRIMARY KEY, value BLOB, used INTEGER);
 CREATE TABLE IF NOT EXISTS segments (graph TEXT PRIMARY KEY, hash TEXT, turtle BLOB, nquads BLOB);
+CREATE TABLE IF NOT EXISTS parts (key TEXT PRIMARY KEY, part BLOB, nquads BLOB, used INTEGER);
 """
 _ROOT = Path(__file__).resolve().parent
 
@@ -45,6 +51,15 @@ def content_key(*parts: str | bytes) -> str:
         data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
+    return digest.hexdigest()
+
+
+def chunks_key(chunks: Sequence[bytes]) -> str:
+    """``content_key(b"".join(chunks))``, without joining them."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(sum(map(len, chunks)).to_bytes(8, "little"))
+    for chunk in chunks:
+        digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -75,8 +90,8 @@ class BuildCache:
         self._db = connection
         self.fingerprint = fingerprint
         self.fresh = fresh
-        self.hits = {"parsed": 0, "scans": 0, "segments": 0}
-        self.misses = {"parsed": 0, "scans": 0, "segments": 0}
+        self.hits = {"parsed": 0, "scans": 0, "parts": 0}
+        self.misses = {"parsed": 0, "scans": 0, "parts": 0}
 
     @classmethod
     def open(cls, folder: Path, fingerprint: str, *, clean: bool = False) -> BuildCache:
@@ -92,11 +107,12 @@ class BuildCache:
         fresh = clean or stored is None or stored[0] != fingerprint.encode()
         if fresh:
             with db:
-                for table in ("meta", "parsed", "scans", "segments"):
+                for table in ("meta", "parsed", "scans", "segments", "parts"):
                     db.execute(f"DELETE FROM {table}")
                 db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint.encode(),))
         db.execute("UPDATE parsed SET used=0")
         db.execute("UPDATE scans SET used=0")
+        db.execute("UPDATE parts SET used=0")
         return cls(db, fingerprint, fresh)
 
     # ------------------------------------------------------------------ meta
@@ -139,6 +155,29 @@ class BuildCache:
     def put_scans(self, items: Iterable[tuple[str, object]]) -> None:
         self._db.executemany("INSERT OR REPLACE INTO scans VALUES (?, ?, 1)", ((k, marshal.dumps(v)) for k, v in items))
 
+    # ------------------------------------------------------------------ document graphs
+
+    def get_parts(self, keys: Sequence[str]) -> dict[str, GraphPart]:
+        """The cached ``GraphPart``s among ``keys``; their N-Quads are read by ``part_nquads``."""
+        found: dict[str, GraphPart] = {}
+        for chunk in _chunks(keys, 900):
+            marks = ",".join("?" * len(chunk))
+            for key, value in self._db.execute(f"SELECT key, part FROM parts WHERE key IN ({marks})", chunk):
+                name, hash_, triples, shared, counts, concepts = marshal.loads(value)
+                found[key] = GraphPart(name, hash_, triples, shared, counts, concepts)
+            self._db.execute(f"UPDATE parts SET used=1 WHERE key IN ({marks})", chunk)
+        self.hits["parts"] += len(found)
+        self.misses["parts"] += len(set(keys)) - len(found)
+        return found
+
+    def part_nquads(self, key: str) -> bytes:
+        return self._db.execute("SELECT nquads FROM parts WHERE key=?", (key,)).fetchone()[0]
+
+    def put_parts(self, items: Iterable[tuple[str, GraphPart, bytes]]) -> None:
+        """Keep (key, part, its N-Quads) items."""
+        self._db.executemany("INSERT OR REPLACE INTO parts VALUES (?, ?, ?, 1)", (
+            (key, marshal.dumps((p.name, p.hash, p.triples, p.shared, p.counts, p.concepts)), data) for key, p, data in items))
+
     # ------------------------------------------------------------------ graph segments
 
     def segment_hashes(self) -> dict[str, str]:
@@ -152,10 +191,13 @@ class BuildCache:
         row = self._db.execute("SELECT nquads FROM segments WHERE graph=?", (graph,)).fetchone()
         return row[0] if row and row[0] is not None else None
 
-    def put_segments(self, rows: Iterable[tuple[str, str, bytes, bytes | None]]) -> None:
-        """Replace every segment by ``rows`` of (graph, hash, turtle, nquads-or-None)."""
-        self._db.execute("DELETE FROM segments")
-        self._db.executemany("INSERT INTO segments VALUES (?, ?, ?, ?)", rows)
+    def put_segments(self, rows: Iterable[tuple[str, str, bytes, bytes | None]], keep: Iterable[str]) -> None:
+        """Keep the segments of the graphs in ``keep``, replaced by ``rows`` of (graph, hash,
+        turtle, nquads-or-None) where given; drop the others."""
+        kept = set(keep)
+        gone = [(name,) for (name,) in self._db.execute("SELECT graph FROM segments") if name not in kept]
+        self._db.executemany("DELETE FROM segments WHERE graph=?", gone)
+        self._db.executemany("INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?)", rows)
 
     # ------------------------------------------------------------------ end
 
@@ -164,6 +206,7 @@ class BuildCache:
         with self._db:
             self._db.execute("DELETE FROM parsed WHERE used=0")
             self._db.execute("DELETE FROM scans WHERE used=0")
+            self._db.execute("DELETE FROM parts WHERE used=0")
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:

@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # httpx is imported only when fetching
     import httpx
 
 __all__ = [
+    "COMMON_WORDS_FILE",
     "DEFAULT_GAZETTEERS",
     "FETCH_RETRIES",
     "FETCH_TIMEOUT",
@@ -59,6 +60,7 @@ __all__ = [
     "OnError",
     "body_iri",
     "date_in_name",
+    "derive_common_words",
     "fetch_govuk",
     "fetch_govuk_pages",
     "govuk_triples",
@@ -247,28 +249,33 @@ def date_in_name(name: str) -> _dt.date | None:
 
 
 _COMMON_LOGPROB = -14.0  # about the 30,000th most frequent English token
+COMMON_WORDS_FILE = Path(__file__).parent / "extract" / "data" / "common_words.json"
+
+
+def derive_common_words() -> list[str]:
+    """The frequent English words, from ``spacy-lookups-data``: WordNet's lemma index for what
+    is a word, spaCy's lexeme table for how frequent. ``kg/extract/data/common_words.json``
+    holds this list, so a build reads 13,000 words rather than parsing two large tables (1.5 s)
+    and does not change with that package's version; ``python -m kg.gazetteer`` rewrites it."""
+    data = resources.files("spacy_lookups_data") / "data"
+    with (data / "en_lemma_index.json.gz").open("rb") as raw, gzip.open(raw) as handle:
+        index = json.load(handle)
+    with (data / "en_lexeme_prob.json.gz").open("rb") as raw, gzip.open(raw) as handle:
+        prob = json.load(handle)
+    words = {w for forms in index.values() for w in forms}
+    return sorted(k for k, v in prob.items() if k.islower() and k in words and v > _COMMON_LOGPROB)
 
 
 @functools.cache
-def _english_words() -> tuple[frozenset[str], dict[str, float]]:
-    data = resources.files("spacy_lookups_data") / "data"
-    try:
-        with (data / "en_lemma_index.json.gz").open("rb") as raw, gzip.open(raw) as handle:
-            index = json.load(handle)
-        with (data / "en_lexeme_prob.json.gz").open("rb") as raw, gzip.open(raw) as handle:
-            prob = json.load(handle)
-    except (OSError, ValueError):  # the package lacks its data: treat nothing as a word
-        return frozenset(), {}
-    words = frozenset(w for forms in index.values() for w in forms)
-    return words, {k: v for k, v in prob.items() if k.islower() and k in words}
+def _common_words() -> frozenset[str]:
+    return frozenset(json.loads(COMMON_WORDS_FILE.read_text(encoding="utf-8")))
 
 
 def is_common_word(name: str) -> bool:
     """Whether ``name`` is one frequent English word in lower case, so matching it regardless of
     case would find the word too (``Apple``, ``SEC``, ``ICE``; not ``DSIT`` or ``NASA``).
 
-    The dictionary is WordNet's lemma index and the frequencies spaCy's lexeme table, both
-    shipped by ``spacy-lookups-data``.
+    The words are ``COMMON_WORDS_FILE`` (see ``derive_common_words``).
 
     >>> is_common_word("Apple"), is_common_word("DSIT"), is_common_word("Cabinet Office")
     (True, False, False)
@@ -276,8 +283,7 @@ def is_common_word(name: str) -> bool:
     word = name.strip().lower()
     if not word or any(ch.isspace() for ch in word):
         return False
-    words, prob = _english_words()
-    return word in words and prob.get(word, -99.0) > _COMMON_LOGPROB
+    return word in _common_words()
 
 
 # A title takes "the" when it ends in or holds a noun that English names with an article:
@@ -790,3 +796,7 @@ def load_gazetteer(paths: Sequence[Path] = DEFAULT_GAZETTEERS) -> Gazetteer:
                 getattr(into, name).update(getattr(c, name))
     entries = tuple(_entry(iri, collected[iri], first_file[iri]) for iri in sorted(collected))
     return Gazetteer(entries, tuple(str(p) for p in paths))
+
+
+if __name__ == "__main__":  # python -m kg.gazetteer: rewrite the shipped common-word list
+    write_bytes_atomic(COMMON_WORDS_FILE, (json.dumps(derive_common_words(), indent=0) + "\n").encode())

@@ -8,13 +8,14 @@ import gc
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from kg.errors import InputError, KgError, UsageError
 from kg.fsutil import write_text_atomic
+from kg.iri import graph_iri
 from kg.ingest.markdown import iter_markdown_files, parse_document
 from kg.ingest.tabular import is_tabular, read_tabular
 from kg.cache import BuildCache, content_key, pipeline_fingerprint
@@ -25,7 +26,7 @@ from kg.rdf.write import turtle_bodies, write_turtle
 from kg.extract.mentions import drop_foreign_rule_mentions, extract_mentions, table_terms, text_units
 from kg.extract.nlp import make_pipeline
 from kg.gazetteer import DEFAULT_GAZETTEERS, load_gazetteer
-from kg.rdf.links import LinkSettings, link_quads, mention_scaffolding, without_scaffolding
+from kg.rdf.links import LinkSettings, link_quads, mention_scaffolding, part_keys, without_scaffolding
 from kg.resolve import Overrides, Resolution, read_overrides, resolve_entities, write_merges
 from kg.settings import Settings
 from kg.types import BuildReport, BuiltGraph, InputOutcome, Mention, ParsedDoc, Problem, Record, SourceDoc, Statements, ValidationReport
@@ -33,6 +34,9 @@ from kg.types import BuildReport, BuiltGraph, InputOutcome, Mention, ParsedDoc, 
 __all__ = ["InputFile", "ReadResult", "build", "collect_documents", "discover_inputs", "extract_entities", "read_inputs", "write_report"]
 
 Progress = Callable[[str, int, int], None]
+# Up to this many characters of text to read, the pipeline leaves out the names that cannot
+# occur in them; each name is looked for in all of them, so the test grows with both.
+FEW_CHARACTERS = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,18 +178,24 @@ def extract_entities(
     docs: Sequence[SourceDoc], rows: Sequence[Record], iris: dict, settings: Settings, progress: Progress | None = None,
     cache: BuildCache | None = None, lap: Callable[[str], None] | None = None,
     found_mentions: Callable[[Sequence[Mention]], None] | None = None,
+    reused: Callable[[Resolution], Collection[str]] | None = None,
 ) -> tuple[Resolution, Statements]:
     """Find, resolve and link entities: the spaCy pipeline over every text, then resolution.
 
-    ``found_mentions`` is told the mentions before they are resolved.
+    ``found_mentions`` is told the mentions before they are resolved; ``reused``, given the
+    resolution, names the documents whose statements are not wanted (a rebuild has them).
 
     Returns:
         The resolution (entities, mentions, merge log) and its statements.
     """
     gazetteer = load_gazetteer(settings.gazetteers or DEFAULT_GAZETTEERS)
     terms = table_terms(rows)
-    # Made only when some text is not in the cache: a rebuild after a small change skips it.
-    nlp = functools.cache(lambda: make_pipeline(gazetteer, terms, settings.spacy_model))
+    def nlp(texts: Sequence[str]):
+        # Made only when some text is not in the cache; for the few texts of a small change,
+        # without the names that cannot occur in them.
+        few = sum(map(len, texts)) <= FEW_CHARACTERS
+        return make_pipeline(gazetteer, terms, settings.spacy_model, only_for=texts if few else None)
+
     units = text_units(docs, rows, iris)
     if progress:
         progress("extract", 0, len(units))
@@ -209,8 +219,12 @@ def extract_entities(
         progress("extract", len(units), len(units))
     overrides = read_overrides(settings.overrides) if settings.overrides else Overrides()
     resolution = resolve_entities(mentions, gazetteer, overrides)
-    link_settings = LinkSettings(settings.barrier_coverage, settings.tech_issue_jaccard)
-    return resolution, link_quads(resolution, rows, iris, gazetteer, link_settings)
+    skip = reused(resolution) if reused is not None else ()
+    return resolution, link_quads(resolution, rows, iris, gazetteer, _link_settings(settings), skip=skip)
+
+
+def _link_settings(settings: Settings) -> LinkSettings:
+    return LinkSettings(settings.barrier_coverage, settings.tech_issue_jaccard)
 
 
 def _extraction_inputs(settings: Settings) -> list[str | bytes]:
@@ -226,6 +240,14 @@ def _extraction_inputs(settings: Settings) -> list[str | bytes]:
     for path in settings.gazetteers or DEFAULT_GAZETTEERS:
         parts += [str(path), Path(path).read_bytes() if Path(path).is_file() else b"absent"]
     return parts
+
+
+def _fresh_parts(graph: BuiltGraph, keys: dict[str, str], reuse: dict[str, tuple]):
+    """(key, part, N-Quads) of the document graphs this build made."""
+    index = {name: i for i, (name, _) in enumerate(graph.hashes)}
+    for part in graph.parts:
+        if part.name in keys and part.name not in reuse:
+            yield keys[part.name], part, graph.segments[index[part.name]][1]
 
 
 def _write_html(graph: BuiltGraph, out: Path, limit: int) -> list[Path]:
@@ -368,19 +390,33 @@ def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cac
                 started, timings, peaks, lap) -> BuildReport:
     links = Statements()
     resolution = None
+    keys: dict[str, str] = {}
+    reuse: dict[str, tuple] = {}
     if settings.extract:
         scaffolding = None
         if loader is not None:
             def scaffolding(mentions):
                 loader.fork_writer(lambda: encoded(mention_scaffolding(mentions)))
-        resolution, links = extract_entities(docs, rows, iris, settings, progress, cache, lap, scaffolding)
+
+        def reused(resolution: Resolution) -> set[str]:
+            if cache is None:
+                return set()
+            keys.update(part_keys(docs, rows, iris, resolution, _link_settings(settings)))
+            if loader is not None:
+                return set()  # a store loaded afresh needs every statement: none are taken from the cache
+            found = cache.get_parts(list(keys.values()))
+            for name, key in keys.items():
+                if key in found:
+                    reuse[name] = (found[key], functools.partial(cache.part_nquads, key))
+            return {doc.doc_id for doc in docs if graph_iri(f"doc/{doc.doc_id}") in reuse}
+        resolution, links = extract_entities(docs, rows, iris, settings, progress, cache, lap, scaffolding, reused)
         lap("resolve")
     if loader is not None:
         mentions = resolution.mentions if resolution is not None else ()
         loader.fork_writer(lambda: encoded(without_scaffolding(links, mentions)))
-    graph = build_graph(docs, rows, iris, links)
+    graph = build_graph(docs, rows, iris, links, reuse)
     del links  # its lines are in the graph now; at corpus scale they are hundreds of megabytes
-    hashes = {name: content_key(data) for name, data in graph.segments}
+    hashes = dict(graph.hashes)
     lap("graph")
     validation = None
     if settings.validate:
@@ -408,10 +444,15 @@ def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cac
         # a cache whose hashes the old store's stamp does not match, so the next build reloads it.
         # The vocabulary graph is shared by every document; its old statements let the next
         # build patch the store by difference instead of reloading it.
-        cache.put_segments((name, hashes[name], body, data if name == VOCABULARY_GRAPH else None)
-                           for (name, body), (_, data) in zip(bodies, graph.segments))
+        index = {name: i for i, name in enumerate(hashes)}
+        cache.put_segments(((name, hashes[name], body, graph.segments[index[name]][1] if name == VOCABULARY_GRAPH else None)
+                            for name, body in bodies if name not in unchanged), keep=hashes)
         cache.commit()
     lap("write")
+    if keys:
+        # Most of a gigabyte after a first build: kept while the store loads on the other core.
+        cache.put_parts(_fresh_parts(graph, keys, reuse))
+        cache.commit()
     if loader is not None:
         try:
             written.append(loader.finish(hashes if cache is not None else None))
@@ -435,7 +476,7 @@ def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cac
         nodes_by_class=graph.node_counts,
         outputs=tuple(sorted([*(p.relative_to(out).as_posix() for p in written), "provenance.ttl"])) + ("report.json",),
         timings=tuple(timings.items()),
-        reused=tuple((k, cache.hits[k], cache.misses[k]) for k in ("parsed", "scans")) if cache is not None else (),
+        reused=tuple((k, cache.hits[k], cache.misses[k]) for k in ("parsed", "scans", "parts")) if cache is not None else (),
         peak_mb=tuple(peaks.items()),
     )
     written.append(write_report(report, out / "report.json", validation=validation))

@@ -21,6 +21,7 @@ __all__ = [
     "ClosestLink",
     "Entity",
     "EntityKind",
+    "GraphPart",
     "InputOutcome",
     "Mention",
     "ParsedDoc",
@@ -294,11 +295,32 @@ class Statements:
     Attributes:
         graphs: (named graph IRI, its lines) pairs; one statement a line, each ending in
             ``" .\n"`` and naming that graph.
-        counts: typed nodes per class local name among them.
     """
 
     graphs: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    counts: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GraphPart:
+    """What one document's named graph adds to the whole graph besides its statements: kept
+    by the build cache, so that a rebuild takes an unchanged document's graph as it was.
+
+    Attributes:
+        name: the named graph's IRI.
+        hash: ``content_key`` of its N-Quads.
+        triples: its statements.
+        shared: those of its triples (N-Triples text, without the graph) that another graph
+            may also hold, so counted once in all.
+        counts: typed nodes per class local name among its statements.
+        concepts: the shared concepts it names, as (scheme, normalised label, label as written).
+    """
+
+    name: str
+    hash: str
+    triples: int
+    shared: tuple[str, ...]
+    counts: tuple[tuple[str, int], ...]
+    concepts: tuple[tuple[str, str, str], ...]
 
 
 class Segments(Sequence[tuple[str, bytes]]):
@@ -410,11 +432,19 @@ class BuiltGraph:
             pyoxigraph quad object, and Oxigraph parses it natively.
         node_counts: typed nodes per class local name.
         triples: distinct triples once the named graphs are merged.
+        hashes: (named graph IRI, ``content_key`` of its N-Quads), for every segment.
+        parts: one per document graph, in segment order.
     """
 
     segments: Sequence[tuple[str, bytes]] = ()
     node_counts: tuple[tuple[str, int], ...] = ()
     triples: int = 0
+    hashes: tuple[tuple[str, str], ...] = ()
+    parts: tuple[GraphPart, ...] = ()
+
+    def names(self) -> list[str]:
+        """The segments' graph IRIs, in order, without reading their N-Quads."""
+        return [name for name, _ in self.hashes] if self.hashes else [name for name, _ in self.segments]
 
     def reader(self) -> io.BufferedReader:
         """The N-Quads as a file-like stream over the segments, without joining them (a

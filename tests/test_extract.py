@@ -225,3 +225,49 @@ def test_french_text_gets_known_names_but_no_english_rules(tmp_path: Path):
     assert report.inputs[0].language == "fr"
     rows = select(store_of(tmp_path / "out"), "SELECT ?rule ?exact WHERE { ?m a fs:Mention ; fs:rule ?rule ; fs:section 'summary' ; rdfs:label ?exact } ORDER BY ?exact")
     assert rows == [{"rule": "gazetteer", "exact": "Banque de France"}, {"rule": "gazetteer", "exact": "HM Treasury"}]
+
+
+def _scan_both_ways(texts: list[str], terms) -> None:
+    """Each text read by the whole pipeline and by one made only for it finds the same."""
+    from kg.extract.mentions import _for_spacy, scan_batches
+    from kg.extract.nlp import make_pipeline
+    from kg.gazetteer import DEFAULT_GAZETTEERS, load_gazetteer
+    from kg.types import TextUnit
+
+    gazetteer = load_gazetteer(DEFAULT_GAZETTEERS)
+    whole = make_pipeline(gazetteer, terms)
+    batches = [(text, [(TextUnit("d", "https://example.org/d", "summary", text), 0)]) for text in texts]
+    expected = scan_batches(batches, whole)
+    assert any(found for found, _ in expected), "nothing found: the comparison would prove nothing"
+    for batch, want in zip(batches, expected):
+        few = make_pipeline(gazetteer, terms, only_for=[_for_spacy(batch[0])])
+        assert scan_batches([batch], few) == [want], batch[0][:200]
+
+
+def test_pipeline_for_a_few_texts_finds_what_the_whole_one_finds():
+    """Names split or spaced otherwise than in the text, other cases, a final sigma."""
+    from kg.extract.nlp import TableTerm, lemma_key
+
+    names = ["Cannot Fail", "e-mail", "Digital Twins", "ΟΔΟΣ Project", "Large  Language Models", "Smart Grid", "ΚΟΣΜΟΣ"]
+    terms = [TableTerm(n, "TECH", lemma_key(n)) for n in names]
+    _scan_both_ways([
+        "The Cabinet\nOffice met DSIT and the Department for Science, Innovation and Technology (DSIT).",
+        "Systems that can not fail use e - mail, DIGITAL TWINS and large language models.",
+        "The ΟΔΟΣ project and Smart-Grid pilots; smart grids in HM Treasury's plans; the ΚΟΣΜΟΣ Platform.",
+        "Nothing here at all.",
+    ], terms)
+
+
+@pytest.mark.shared
+def test_pipeline_for_a_few_texts_on_the_real_corpus(shared: Path):
+    """Documents of the real corpus, with the table names of the real export."""
+    import random
+
+    from kg.extract.mentions import table_terms
+    from kg.ingest.markdown import parse_document
+    from kg.ingest.tabular import read_tabular
+
+    rows = [r for p in sorted((shared / "data" / "futures-parquet").glob("*")) for r in read_tabular(p, name=p.name).records]
+    docs = [parse_document(p) for p in random.Random(7).sample(sorted((shared / "corpus").rglob("*.md")), 12)]
+    texts = [t for d in docs for t in (d.doc.title, d.doc.summary, *(r.description for r in d.records[:3])) if t]
+    _scan_both_ways(texts, table_terms(rows))

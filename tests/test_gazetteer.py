@@ -17,8 +17,10 @@ from rdflib import URIRef
 
 from kg.errors import InputError, OntologyError
 from kg.gazetteer import (
+    COMMON_WORDS_FILE,
     DEFAULT_GAZETTEERS,
     body_iri,
+    derive_common_words,
     fetch_govuk,
     import_govuk,
     is_common_word,
@@ -421,3 +423,13 @@ def test_load_gazetteer_names_a_broken_file(tmp_path: Path):
     (tmp_path / "broken.ttl").write_text("<a> <b> .", encoding="utf-8")
     with pytest.raises(OntologyError, match="broken.ttl"):
         load_gazetteer([tmp_path / "broken.ttl"])
+
+
+def test_shipped_common_words_are_the_derived_ones():
+    """The shipped list is what ``derive_common_words`` makes from the installed
+    spacy-lookups-data; after that package changes, ``python -m kg.gazetteer`` rewrites it."""
+    shipped = json.loads(COMMON_WORDS_FILE.read_text(encoding="utf-8"))
+    assert shipped == derive_common_words()
+    assert 10_000 < len(shipped) < 20_000
+    assert is_common_word("Apple") and is_common_word(" ICE ")
+    assert not is_common_word("DSIT") and not is_common_word("Cabinet Office") and not is_common_word("")

@@ -64,6 +64,9 @@ def assert_same_as_clean(tmp_path: Path, folder: Path, out: Path) -> None:
     assert (out / "graph.ttl").read_bytes() == (clean / "graph.ttl").read_bytes()
     assert data_quads(out / "store") == data_quads(clean / "store")
     assert (out / "merges.csv").read_bytes() == (clean / "merges.csv").read_bytes()
+    report, clean_report = (json.loads((o / "report.json").read_text()) for o in (out, clean))
+    for field in ("triples", "nodes", "nodes_by_class", "documents", "records"):
+        assert report[field] == clean_report[field], field
 
 
 @pytest.mark.slow
@@ -89,6 +92,9 @@ def test_add_change_and_delete_match_a_clean_build(tmp_path):
     parsed, scans = reused(out)["parsed"], reused(out)["scans"]
     assert parsed == {"reused": len(files) - 1, "made": 1}
     assert 0 < scans["made"] < scans["reused"] / 5
+    # The changed document's graph is made again; unchanged ones are taken from the cache.
+    parts = reused(out)["parts"]
+    assert parts["made"] >= 1 and parts["reused"] >= 1
     assert_same_as_clean(tmp_path, folder, out)
 
     files[2].unlink()  # delete

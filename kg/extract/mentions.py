@@ -109,7 +109,7 @@ def table_terms(rows: Iterable[Record]) -> list[TableTerm]:
 
 def extract_mentions(
     units: Sequence[TextUnit],
-    nlp: Language | Callable[[], Language],
+    nlp: Language | Callable[[Sequence[str]], Language],
     *,
     jobs: int = 1,
     batch_size: int = 256,
@@ -123,7 +123,8 @@ def extract_mentions(
     they appear, with the exact case, as mentions of the long form's entity. With ``jobs`` > 1
     the units are split among forked worker processes that inherit the pipeline (spaCy's own
     ``n_process`` pickles it for each worker, which costs more than it saves here); ``nlp`` may
-    be a function that makes the pipeline, called only if some text needs reading; with a
+    be a function that makes a pipeline for the texts it is given (as spaCy will read them),
+    called only if some text needs reading; with a
     ``scanner`` (a Dask cluster) they run as its tasks. The result is the same either way.
 
     With a ``cache``, a text read by an earlier build with the same pipeline is not read
@@ -235,11 +236,12 @@ def _batches(units: Sequence[TextUnit]) -> Iterator[Batch]:
         i = j
 
 
-def _scan_all(batches: Sequence[Batch], nlp: Language | Callable[[], Language], jobs: int, batch_size: int, scanner: Scanner | None) -> list[BatchResult]:
+def _scan_all(batches: Sequence[Batch], nlp: Language | Callable[[Sequence[str]], Language], jobs: int, batch_size: int,
+              scanner: Scanner | None) -> list[BatchResult]:
     if scanner is not None:
         return scanner.scan(batches)
     if not isinstance(nlp, Language):
-        nlp = nlp()
+        nlp = nlp([_for_spacy(text) for text, _ in batches])
     if jobs > 1 and len(batches) >= 4 * batch_size:
         return _scan_parallel(batches, nlp, jobs, batch_size)
     return scan_batches(batches, nlp, batch_size)

@@ -9,7 +9,7 @@ input always serialises to the same bytes.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -18,7 +18,9 @@ from kg.iri import concept_iri, document_iri, graph_iri, mint_segment, record_ir
 from kg.namespaces import DCTERMS, FS, RDF, RDFS, SKOS
 from kg.rdf.nq import date_lit, encoded, int_lit, iri, lit, term
 from kg.text import normalize_label
-from kg.types import BuiltGraph, Record, RecordKind, Segments, SourceDoc, Statements
+from kg.cache import chunks_key
+from kg.rdf.links import type_counts
+from kg.types import BuiltGraph, GraphPart, Record, RecordKind, Segments, SourceDoc, Statements
 
 __all__ = ["RECORD_CLASSES", "VOCABULARY_GRAPH", "assign_record_iris", "build_graph", "distinct_records", "safe_iri"]
 
@@ -44,12 +46,15 @@ class _Concepts:
     scheme_term: object
     cls: object = SKOS.Concept
     forms: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    # Where the graph being made notes the concepts it names (see ``GraphPart.concepts``).
+    log: list[tuple[str, str, str]] = field(default_factory=list)
 
     def add(self, label: str) -> str | None:
         norm = normalize_label(label)
         if not norm:
             return None
         self.forms[norm][label] += 1
+        self.log.append((self.scheme, norm, label))
         return iri(concept_iri(self.scheme, norm))
 
     def lines(self, graph: str) -> Iterable[str]:
@@ -106,6 +111,7 @@ def build_graph(
     records: Sequence[Record],
     iris: Mapping[tuple, str] | None = None,
     links: Statements = Statements(),
+    reuse: Mapping[str, tuple[GraphPart, Callable[[], bytes]]] | None = None,
 ) -> BuiltGraph:
     """Build the RDF graph of a corpus.
 
@@ -114,6 +120,9 @@ def build_graph(
         records: every row; repeated rows are merged (see ``distinct_records``).
         iris: the rows' IRIs when the caller already minted them (``assign_record_iris``).
         links: statements for entities, mentions and links (``kg.rdf.links.link_quads``), appended.
+        reuse: document graphs made by an earlier build from the same inputs (see
+            ``kg.rdf.links.part_keys``): graph IRI → its part and a function reading its N-Quads.
+            They are taken as they are; ``links`` need not hold their lines.
 
     Returns:
         The statements as N-Quads, grouped by subject in a stable order, and typed-node counts.
@@ -131,62 +140,92 @@ def build_graph(
     categories = _Concepts("category", FS.Categories)
     doc_types = _Concepts("document-type", FS.DocumentTypes)
     forces = _Concepts("driving-force", FS.DrivingForces, FS.DrivingForce)
+    schemes = {c.scheme: c for c in (keywords, themes, categories, doc_types, forces)}
     known = {doc.doc_id for doc in docs}
     cited: dict[str, str] = {}
     counts: Counter[str] = Counter()
+    reuse = reuse or {}
 
     link_lines = dict(links.graphs)
-    segments, triples, shared = Segments(), 0, set()
+    segments, hashes, parts, triples, shared = Segments(), [], [], 0, set()
     own = {graph_iri(f"doc/{doc.doc_id}"): f"<{document_iri(doc.doc_id)}" for doc in docs}
 
-    def emit(name: str, lines: list[str]) -> None:
+    def add(name: str, data: bytes | list[bytes], part: GraphPart) -> None:
         nonlocal triples
-        lines.extend(link_lines.pop(name, ()))
+        segments.append(name, data)
+        hashes.append((name, part.hash))
+        counts.update(dict(part.counts))
+        triples += part.triples
+        for triple in part.shared:
+            if triple in shared:
+                triples -= 1
+            else:
+                shared.add(triple)
+
+    def make(name: str, lines: list[str], made: Counter[str], concepts: tuple = ()) -> None:
+        extra = link_lines.pop(name, ())
+        made.update(type_counts(extra))
+        lines.extend(extra)
         # A statement made twice (a row repeated, a concept named by two rows) is written once.
         unique = list(dict.fromkeys(lines))
-        triples += len(unique)
         # Encoded in chunks: one document of 10 MB makes a million lines.
         chunks = list(encoded(unique))
-        segments.append(name, chunks)
         # A document graph's statements about its own nodes are its alone; any other (two
         # entities associated in several documents) may recur in another graph.
         prefix, cut = own.get(name), len(name) + 6  # " <graph> .\n"
-        for line in unique:
-            if prefix is None or not line.startswith(prefix):
-                triple = line[:-cut]
-                if triple in shared:
-                    triples -= 1
-                else:
-                    shared.add(triple)
+        foreign = tuple(line[:-cut] for line in unique if prefix is None or not line.startswith(prefix))
+        part = GraphPart(name, chunks_key(chunks), len(unique), foreign, tuple(sorted(made.items())), concepts)
+        add(name, chunks, part)
+        parts.append(part)
 
     # One graph at a time, encoded as soon as it is complete, in IRI order; the vocabulary
     # ("…/graph/vocabulary") sorts after every "…/graph/doc/…".
     by_name = {graph_iri(f"doc/{doc.doc_id}"): doc for doc in docs}
-    for name in sorted(by_name.keys() | (link_lines.keys() - {VOCABULARY_GRAPH})):
-        doc, lines = by_name.get(name), []
+    for name in sorted(by_name.keys() | (link_lines.keys() - {VOCABULARY_GRAPH}) | reuse.keys()):
+        doc, lines, made = by_name.get(name), [], Counter()
         if doc is not None:
+            _note_cited(doc, known, cited)
+        if name in reuse and name not in link_lines:
+            part, read = reuse[name]
+            for scheme, norm, label in part.concepts:
+                schemes[scheme].forms[norm][label] += 1
+            add(name, read(), part)
+            parts.append(part)
+            continue
+        log: list[tuple[str, str, str]] = []
+        if doc is not None:
+            for concepts in schemes.values():
+                concepts.log = log
             graph = iri(name)
-            lines.extend(_document_lines(doc, graph, keywords, themes, categories, doc_types, known, cited))
-            counts["Document"] += 1
+            lines.extend(_document_lines(doc, graph, keywords, themes, categories, doc_types))
+            made["Document"] += 1
             for record in rows_by_doc.get(doc.doc_id, ()):
                 lines.extend(_record_lines(record, iri(iris[record.content_key()]), graph, forces))
-                counts[str(RECORD_CLASSES[record.kind]).rsplit("#", 1)[1]] += 1
-        emit(name, lines)
+                made[str(RECORD_CLASSES[record.kind]).rsplit("#", 1)[1]] += 1
+        make(name, lines, made, tuple(log))
 
-    vocab, lines = iri(VOCABULARY_GRAPH), []
+    vocab, lines, made = iri(VOCABULARY_GRAPH), [], Counter()
     for concepts in (keywords, themes, categories, doc_types, forces):
         lines.extend(concepts.lines(vocab))
         key = "DrivingForce" if concepts is forces else "Concept"
-        counts[key] += len(concepts.forms)
+        made[key] += len(concepts.forms)
     for doc_id in sorted(cited):
         node = iri(document_iri(doc_id))
         lines.append(f"{node} {_TYPE} {term(FS.Document)} {vocab} .\n")
         lines.append(f"{node} {_LABEL} {lit(cited[doc_id])} {vocab} .\n")
         lines.append(f"{node} {term(FS.documentId)} {lit(doc_id)} {vocab} .\n")
-        counts["Document"] += 1
-    emit(VOCABULARY_GRAPH, lines)
-    counts.update(dict(links.counts))
-    return BuiltGraph(segments=segments, node_counts=tuple(sorted(counts.items())), triples=triples)
+        made["Document"] += 1
+    make(VOCABULARY_GRAPH, lines, made)
+    return BuiltGraph(segments=segments, node_counts=tuple(sorted(counts.items())), triples=triples,
+                      hashes=tuple(hashes), parts=tuple(p for p in parts if p.name in by_name))
+
+
+def _note_cited(doc: SourceDoc, known: set[str], cited: dict[str, str]) -> None:
+    """Documents that ``doc``'s Closest section cites but the corpus does not hold: described
+    in the vocabulary graph, by the title the first citation gives."""
+    for link in doc.closest:
+        if link.doc_id not in known and link.doc_id != doc.doc_id:
+            cited.setdefault(link.doc_id, link.title or f"Document {link.doc_id}")
 
 
 def _document_lines(
@@ -196,8 +235,6 @@ def _document_lines(
     themes: _Concepts,
     categories: _Concepts,
     doc_types: _Concepts,
-    known: set[str],
-    cited: dict[str, str],
 ) -> Iterable[str]:
     node = iri(document_iri(doc.doc_id))
 
@@ -234,9 +271,6 @@ def _document_lines(
         for target in sorted(targets):
             yield q(pred, target)
     related = sorted({link.doc_id for link in doc.closest if link.doc_id != doc.doc_id})
-    for link in doc.closest:
-        if link.doc_id not in known and link.doc_id != doc.doc_id:
-            cited.setdefault(link.doc_id, link.title or f"Document {link.doc_id}")
     for doc_id in related:
         yield q(FS.relatedDocument, iri(document_iri(doc_id)))
 

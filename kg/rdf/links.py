@@ -10,8 +10,8 @@ quote (``oa:exact``), so that ``text[start:end] == exact`` on the stored literal
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 import functools
 from functools import cache
@@ -23,9 +23,9 @@ from kg.namespaces import FS, OA, ORG, RDF, RDFS, SKOS
 from kg.rdf.nq import decimal_lit, int_lit, lit, term
 from kg.rdf.nq import iri as _iri
 from kg.resolve import Resolution
-from kg.types import EntityKind, Mention, Record, RecordKind, Statements
+from kg.types import EntityKind, Mention, Record, RecordKind, SourceDoc, Statements
 
-__all__ = ["LinkSettings", "link_quads", "mention_scaffolding", "without_scaffolding"]
+__all__ = ["LinkSettings", "link_quads", "mention_scaffolding", "part_keys", "type_counts", "without_scaffolding"]
 
 _CLASSES = {
     EntityKind.GOVERNMENT_BODY: (FS.GovernmentBody, FS.Organization),
@@ -62,11 +62,14 @@ def link_quads(
     iris: Mapping[tuple, str],
     gazetteer: Gazetteer,
     settings: LinkSettings = LinkSettings(),
+    *,
+    skip: Container[str] = (),
 ) -> Statements:
-    """All statements for entities, mentions, associations and scored links, in a stable order."""
+    """All statements for entities, mentions, associations and scored links, in a stable order,
+    but those of the documents in ``skip``: a rebuild takes their graphs from its cache."""
     vocab = _iri(graph_iri("vocabulary"))
     graphs: dict[str, list[str]] = {}
-    lines = graphs[graph_iri("vocabulary")] = list(_entity_quads(resolution, gazetteer, vocab))
+    graphs[graph_iri("vocabulary")] = list(_entity_quads(resolution, gazetteer, vocab))
     by_doc: dict[str, list[tuple[Mention, str]]] = defaultdict(list)
     for mention, iri in zip(resolution.mentions, resolution.targets):
         by_doc[mention.doc_id].append((mention, iri))
@@ -74,6 +77,8 @@ def link_quads(
     for record in rows:
         rows_by_doc[record.doc_id].append(record)
     for doc_id in sorted(by_doc.keys() | rows_by_doc.keys()):
+        if doc_id in skip:
+            continue
         graph = _iri(graph_iri(f"doc/{doc_id}"))
         lines = graphs[graph_iri(f"doc/{doc_id}")] = []
         found = by_doc.get(doc_id, [])
@@ -81,14 +86,46 @@ def link_quads(
         lines.extend(_concept_quads(found, rows_by_doc.get(doc_id, []), iris, graph))
         lines.extend(_association_quads(doc_id, found, resolution, graph))
         lines.extend(_overlap_quads(doc_id, found, rows_by_doc.get(doc_id, []), iris, resolution, settings, graph))
-    type_prefix = f" {_TYPE} <{FS._NS}"
-    counts: dict[str, int] = defaultdict(int)
-    for lines in graphs.values():
-        for line in lines:
-            at = line.find(type_prefix)
-            if at >= 0:
-                counts[line[at + len(type_prefix): line.index(">", at + len(type_prefix))]] += 1
-    return Statements(tuple((g, tuple(ls)) for g, ls in graphs.items() if ls), tuple(sorted(counts.items())))
+    return Statements(tuple((g, tuple(ls)) for g, ls in graphs.items() if ls))
+
+
+_TYPE_PREFIX = f" {_TYPE} <{FS._NS}"
+
+
+def type_counts(lines: Iterable[str]) -> Counter[str]:
+    """Statements typing a node with an ontology class, per class local name."""
+    counts: Counter[str] = Counter()
+    start = len(_TYPE_PREFIX)
+    for line in lines:
+        at = line.find(_TYPE_PREFIX)
+        if at >= 0:
+            counts[line[at + start: line.index(">", at + start)]] += 1
+    return counts
+
+
+def part_keys(docs: Sequence[SourceDoc], rows: Sequence[Record], iris: Mapping[tuple, str], resolution: Resolution,
+              settings: LinkSettings) -> dict[str, str]:
+    """For each document graph, a hash of everything its statements are made from: the
+    document, its rows and their IRIs, its mentions and their entities (with the entities'
+    labels, which associations and links quote) and the link thresholds."""
+    from kg.cache import content_key
+
+    rows_by_doc: dict[str, list[str]] = defaultdict(list)
+    for record in rows:
+        rows_by_doc[record.doc_id].append(f"{record!r}\t{iris[record.content_key()]}")
+    found: dict[str, list[str]] = defaultdict(list)
+    labels: dict[str, set[str]] = defaultdict(set)
+    for mention, iri in zip(resolution.mentions, resolution.targets):
+        found[mention.doc_id].append(f"{mention!r}\t{iri}")
+        labels[mention.doc_id].add(iri)
+    label = {e.iri: e.label for e in resolution.entities}
+    common = repr(settings)
+    return {
+        graph_iri(f"doc/{doc.doc_id}"): content_key(
+            common, repr(doc), *rows_by_doc.get(doc.doc_id, ()), "\x00", *found.get(doc.doc_id, ()), "\x00",
+            *(f"{iri}\t{label[iri]}" for iri in sorted(labels.get(doc.doc_id, ()))))
+        for doc in docs
+    }
 
 
 def _entity_quads(resolution: Resolution, gazetteer: Gazetteer, graph: str) -> Iterable[str]:

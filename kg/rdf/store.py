@@ -104,9 +104,10 @@ def _patch(store: ox.Store, graph: BuiltGraph, hashes: Mapping[str, str], before
            old_nquads: Callable[[str], bytes | None]) -> None:
     for name in sorted(before.keys() - hashes.keys()):
         store.remove_graph(ox.NamedNode(name))
-    for name, data in graph.segments:
+    for index, name in enumerate(graph.names()):
         if before.get(name) == hashes[name]:
-            continue
+            continue  # and not read: most segments of a rebuild
+        data = graph.segments[index][1]
         node = ox.NamedNode(name)
         old = old_nquads(name) if name in before else None
         if old is None:

@@ -50,9 +50,10 @@ def turtle_bodies(graph: BuiltGraph, reuse: Callable[[str], bytes | None] = lamb
     """Each segment's Turtle, in order; ``reuse(name)`` gives one already made (from the
     build cache) where that segment is unchanged."""
     bodies = []
-    for name, data in graph.segments:
+    # The N-Quads are read only where no Turtle is reused.
+    for index, name in enumerate(graph.names()):
         body = reuse(name)
-        bodies.append((name, body if body is not None else turtle_body(name, data)))
+        bodies.append((name, body if body is not None else turtle_body(name, graph.segments[index][1])))
     return bodies
 
 

@@ -1,0 +1,1 @@
+"""Extraction: the spaCy pipeline (rules, phrase matchers, gazetteers) and its mentions."""
