@@ -7,9 +7,10 @@ One SQLite file, ``DIR/cache.sqlite``, holds
 * ``scans``: each text batch's raw mentions, keyed by its text and holders;
 * ``segments``: each named graph's hash and Turtle, so ``graph.ttl`` is re-serialised only
   where a graph changed and the store is patched graph by graph;
-* ``parts``: each document graph's N-Quads and ``GraphPart``, keyed by everything it is made
-  from (the document, its rows, its mentions and their entities' labels), so that an
-  unchanged document's graph is not made again;
+* ``parts``: each document graph's ``GraphPart`` and where its N-Quads are in ``cache.nq``
+  (the last build's segments, kept beside this file), keyed by everything it is made from
+  (the document, its rows, its mentions and their entities' labels), so that an unchanged
+  document's graph is not made again;
 * ``meta``: the pipeline fingerprint (code, data, libraries, settings), the table terms the
   scans were made with, and the stamp of the store the segments describe.
 
@@ -34,12 +35,13 @@ from kg.types import GraphPart
 __all__ = ["BuildCache", "chunks_key", "content_key", "pipeline_fingerprint"]
 
 CACHE_NAME = "cache.sqlite"
+SEGMENTS_NAME = "cache.nq"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB, used INTEGER);
 CREATE TABLE IF NOT EXISTS scans (key TEXT PRIMARY KEY, value BLOB, used INTEGER);
 CREATE TABLE IF NOT EXISTS segments (graph TEXT PRIMARY KEY, hash TEXT, turtle BLOB, nquads BLOB);
-CREATE TABLE IF NOT EXISTS parts (key TEXT PRIMARY KEY, part BLOB, nquads BLOB, used INTEGER);
+CREATE TABLE IF NOT EXISTS parts (key TEXT PRIMARY KEY, part BLOB, used INTEGER);
 """
 _ROOT = Path(__file__).resolve().parent
 
@@ -107,8 +109,11 @@ class BuildCache:
         fresh = clean or stored is None or stored[0] != fingerprint.encode()
         if fresh:
             with db:
+                # Dropped, not emptied: another version of the code may have laid them out otherwise.
                 for table in ("meta", "parsed", "scans", "segments", "parts"):
-                    db.execute(f"DELETE FROM {table}")
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+            db.executescript(_SCHEMA)
+            with db:
                 db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint.encode(),))
         db.execute("UPDATE parsed SET used=0")
         db.execute("UPDATE scans SET used=0")
@@ -157,26 +162,30 @@ class BuildCache:
 
     # ------------------------------------------------------------------ document graphs
 
-    def get_parts(self, keys: Sequence[str]) -> dict[str, GraphPart]:
-        """The cached ``GraphPart``s among ``keys``; their N-Quads are read by ``part_nquads``."""
-        found: dict[str, GraphPart] = {}
+    def get_parts(self, keys: Sequence[str]) -> dict[str, tuple[GraphPart, int, int]]:
+        """The cached parts among ``keys``, each with the offset and length of its N-Quads in
+        ``SEGMENTS_NAME`` as ``segments_stamp`` found it."""
+        found: dict[str, tuple[GraphPart, int, int]] = {}
         for chunk in _chunks(keys, 900):
             marks = ",".join("?" * len(chunk))
             for key, value in self._db.execute(f"SELECT key, part FROM parts WHERE key IN ({marks})", chunk):
-                name, hash_, triples, shared, counts, concepts = marshal.loads(value)
-                found[key] = GraphPart(name, hash_, triples, shared, counts, concepts)
+                name, hash_, triples, shared, counts, concepts, offset, length = marshal.loads(value)
+                found[key] = (GraphPart(name, hash_, triples, shared, counts, concepts), offset, length)
             self._db.execute(f"UPDATE parts SET used=1 WHERE key IN ({marks})", chunk)
-        self.hits["parts"] += len(found)
-        self.misses["parts"] += len(set(keys)) - len(found)
         return found
 
-    def part_nquads(self, key: str) -> bytes:
-        return self._db.execute("SELECT nquads FROM parts WHERE key=?", (key,)).fetchone()[0]
+    def put_parts(self, items: Iterable[tuple[str, GraphPart, int, int]], stamp: tuple[int, int]) -> None:
+        """Keep (key, part, offset, length) items, describing the segments file whose
+        (size, mtime_ns) is ``stamp``."""
+        self._db.executemany("INSERT OR REPLACE INTO parts VALUES (?, ?, 1)", (
+            (key, marshal.dumps((p.name, p.hash, p.triples, p.shared, p.counts, p.concepts, offset, length)))
+            for key, p, offset, length in items))
+        self.put_meta("segments stamp", stamp)
 
-    def put_parts(self, items: Iterable[tuple[str, GraphPart, bytes]]) -> None:
-        """Keep (key, part, its N-Quads) items."""
-        self._db.executemany("INSERT OR REPLACE INTO parts VALUES (?, ?, ?, 1)", (
-            (key, marshal.dumps((p.name, p.hash, p.triples, p.shared, p.counts, p.concepts)), data) for key, p, data in items))
+    def segments_stamp(self) -> tuple[int, int] | None:
+        """The (size, mtime_ns) of the segments file the parts describe."""
+        stamp = self.get_meta("segments stamp")
+        return tuple(stamp) if stamp else None
 
     # ------------------------------------------------------------------ graph segments
 

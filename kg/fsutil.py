@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_dir", "atomic_write", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["atomic_dir", "atomic_write", "open_beside", "replace_with", "write_bytes_atomic", "write_text_atomic"]
 
 
 def _umask() -> int:
@@ -40,6 +40,23 @@ def atomic_write(path: Path, mode: str = "wb") -> Iterator[IO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def open_beside(path: Path) -> tuple[IO[bytes], Path]:
+    """A new temporary file beside ``path``, open for writing and reading; ``replace_with``
+    puts it in place of ``path``, the caller removes it otherwise."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    return os.fdopen(fd, "w+b"), Path(tmp)
+
+
+def replace_with(handle: IO[bytes], tmp: Path, path: Path) -> None:
+    """Flush and fsync ``handle`` (the file at ``tmp``, from ``open_beside``) and rename it
+    over ``path``; the handle stays open."""
+    handle.flush()
+    os.fsync(handle.fileno())
+    os.chmod(tmp, _FILE_MODE)
+    os.replace(tmp, path)
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

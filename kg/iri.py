@@ -8,6 +8,7 @@ the label, so that distinct labels never share an IRI and clean slugs (which nev
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -31,6 +32,7 @@ def short_hash(text: str, size: int = 10) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:size]
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def mint_segment(label: str) -> str:
     """Return the IRI path segment for ``label``.
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
 import gc
 import json
+import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Sequence
@@ -18,7 +20,7 @@ from kg.fsutil import write_text_atomic
 from kg.iri import graph_iri
 from kg.ingest.markdown import iter_markdown_files, parse_document
 from kg.ingest.tabular import is_tabular, read_tabular
-from kg.cache import BuildCache, content_key, pipeline_fingerprint
+from kg.cache import SEGMENTS_NAME, BuildCache, content_key, pipeline_fingerprint
 from kg.rdf.nq import encoded
 from kg.rdf.build import VOCABULARY_GRAPH, assign_record_iris, build_graph, distinct_records
 from kg.rdf.store import StoreLoader, can_patch, write_store
@@ -242,14 +244,6 @@ def _extraction_inputs(settings: Settings) -> list[str | bytes]:
     return parts
 
 
-def _fresh_parts(graph: BuiltGraph, keys: dict[str, str], reuse: dict[str, tuple]):
-    """(key, part, N-Quads) of the document graphs this build made."""
-    index = {name: i for i, (name, _) in enumerate(graph.hashes)}
-    for part in graph.parts:
-        if part.name in keys and part.name not in reuse:
-            yield keys[part.name], part, graph.segments[index[part.name]][1]
-
-
 def _write_html(graph: BuiltGraph, out: Path, limit: int) -> list[Path]:
     from kg.ontology_docs import write_ontology_docs
     from kg.viz import write_build_view
@@ -378,16 +372,36 @@ def _build(inputs, out, settings, progress, cache, started, timings, peaks, lap)
         loader = StoreLoader(out / "store")
         loader.fork_writer(lambda: (data for _, data in build_graph(docs, rows, iris).segments))
     lap("parse")
-    try:
-        return _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cache, before, loader,
-                           started, timings, peaks, lap)
-    finally:
+    with contextlib.ExitStack() as stack:
         if loader is not None:
-            loader.abandon()  # a no-op once the store is in place
+            stack.callback(loader.abandon)  # a no-op once the store is in place
+        old_segments = _open_segments(out, cache) if loader is None else None
+        if old_segments is not None:
+            stack.callback(os.close, old_segments)
+        return _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cache, before, loader,
+                           old_segments, stack, started, timings, peaks, lap)
+
+
+def _open_segments(out: Path, cache: BuildCache | None) -> int | None:
+    """The last build's segments file, open for reading, if the cache describes it."""
+    if cache is None or cache.fresh:
+        return None
+    for stray in out.glob(f".{SEGMENTS_NAME}.*.tmp"):  # left by a build that crashed
+        stray.unlink(missing_ok=True)
+    path = out / SEGMENTS_NAME
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    stat = os.fstat(fd)
+    if cache.segments_stamp() != (stat.st_size, stat.st_mtime_ns):
+        os.close(fd)
+        return None
+    return fd
 
 
 def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cache, before, loader,
-                started, timings, peaks, lap) -> BuildReport:
+                old_segments, stack, started, timings, peaks, lap) -> BuildReport:
     links = Statements()
     resolution = None
     keys: dict[str, str] = {}
@@ -399,22 +413,25 @@ def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cac
                 loader.fork_writer(lambda: encoded(mention_scaffolding(mentions)))
 
         def reused(resolution: Resolution) -> set[str]:
-            if cache is None:
+            # A store loaded afresh needs every statement: none are taken from the cache.
+            if old_segments is None or loader is not None:
                 return set()
             keys.update(part_keys(docs, rows, iris, resolution, _link_settings(settings)))
-            if loader is not None:
-                return set()  # a store loaded afresh needs every statement: none are taken from the cache
             found = cache.get_parts(list(keys.values()))
             for name, key in keys.items():
                 if key in found:
-                    reuse[name] = (found[key], functools.partial(cache.part_nquads, key))
+                    part, offset, length = found[key]
+                    reuse[name] = (part, functools.partial(os.pread, old_segments, length, offset))
             return {doc.doc_id for doc in docs if graph_iri(f"doc/{doc.doc_id}") in reuse}
         resolution, links = extract_entities(docs, rows, iris, settings, progress, cache, lap, scaffolding, reused)
         lap("resolve")
     if loader is not None:
         mentions = resolution.mentions if resolution is not None else ()
         loader.fork_writer(lambda: encoded(without_scaffolding(links, mentions)))
-    graph = build_graph(docs, rows, iris, links, reuse)
+    graph = build_graph(docs, rows, iris, links, reuse, spool=out / SEGMENTS_NAME if cache is not None else None)
+    stack.callback(graph.segments.discard)  # a no-op once kept
+    if cache is not None:
+        cache.hits["parts"], cache.misses["parts"] = len(reuse), len(graph.parts) - len(reuse)
     del links  # its lines are in the graph now; at corpus scale they are hundreds of megabytes
     hashes = dict(graph.hashes)
     lap("graph")
@@ -449,9 +466,15 @@ def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cac
                             for name, body in bodies if name not in unchanged), keep=hashes)
         cache.commit()
     lap("write")
-    if keys:
-        # Most of a gigabyte after a first build: kept while the store loads on the other core.
-        cache.put_parts(_fresh_parts(graph, keys, reuse))
+    if cache is not None:
+        # The segments, most of a gigabyte at corpus scale, are already written: kept as they are.
+        stat = graph.segments.keep(out / SEGMENTS_NAME).stat()
+        if resolution is not None:
+            if not keys:  # made here, while the store loads on the other core
+                keys.update(part_keys(docs, rows, iris, resolution, _link_settings(settings)))
+            index = {name: i for i, (name, _) in enumerate(graph.hashes)}
+            cache.put_parts(((keys[p.name], p, *graph.segments.span(index[p.name])) for p in graph.parts if p.name in keys),
+                            (stat.st_size, stat.st_mtime_ns))
         cache.commit()
     if loader is not None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -35,6 +36,7 @@ def clean_text(text: str) -> str:
     return _SPACE.sub(" ", fixed).strip()
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def normalize_label(text: str) -> str:
     """The form two labels must share to be one concept: case-folded, NFKC, trimmed.
 

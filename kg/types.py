@@ -12,6 +12,7 @@ import datetime as _dt
 import io
 import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -328,16 +329,22 @@ class Segments(Sequence[tuple[str, bytes]]):
 
     Past ``memory_limit`` bytes in all they go to an unnamed temporary file and are read back
     on each access: a large corpus's graph is gigabytes of text that need not stay in memory
-    while the store is loaded and the views drawn.
+    while the store is loaded and the views drawn. With ``spool``, they all go to a temporary
+    file beside that path, which ``keep`` renames to it (or ``discard`` removes).
     """
 
-    def __init__(self, memory_limit: int = 64 << 20) -> None:
+    def __init__(self, memory_limit: int = 64 << 20, spool: Path | None = None) -> None:
         self._names: list[str] = []
         self._inline: list[bytes] = []
         self._spans: list[tuple[int, int]] = []
         self._file = None
         self._size = 0
         self._limit = memory_limit
+        self._spool: Path | None = None
+        if spool is not None:
+            from kg.fsutil import open_beside
+
+            self._file, self._spool = open_beside(spool)
 
     def append(self, name: str, data: bytes | list[bytes], size: int | None = None) -> None:
         """Add a segment: ``data`` whole, or in chunks (of ``size`` bytes in all, when known)
@@ -396,6 +403,25 @@ class Segments(Sequence[tuple[str, bytes]]):
     def size(self) -> int:
         """Bytes in all."""
         return self._size
+
+    def span(self, index: int) -> tuple[int, int]:
+        """Where segment ``index`` is in the spool file: (offset, length)."""
+        return self._spans[index]
+
+    def keep(self, path: Path) -> Path:
+        """Put the spool file in place at ``path`` (atomically); segments stay readable."""
+        from kg.fsutil import replace_with
+
+        assert self._spool is not None, "keep() needs a spool"
+        replace_with(self._file, self._spool, path)
+        self._spool = None
+        return path
+
+    def discard(self) -> None:
+        """Remove the spool file unless kept (it is still read through the open handle)."""
+        if self._spool is not None:
+            self._spool.unlink(missing_ok=True)
+            self._spool = None
 
 
 class _SegmentStream(io.RawIOBase):

@@ -153,3 +153,30 @@ def test_a_store_the_cache_does_not_describe_is_rebuilt_whole(tmp_path):
     files[1].unlink()
     build([folder], out, FAST)
     assert_same_as_clean(tmp_path, folder, out)
+
+
+@pytest.mark.parametrize("damage", ["delete", "rewrite", "stray"])
+def test_a_segments_file_the_cache_does_not_describe_is_not_reused(tmp_path, damage):
+    """Document graphs are taken from ``cache.nq`` only while it is the file the cache wrote."""
+    folder = corpus(tmp_path, damage)
+    out = tmp_path / "out"
+    build([folder], out, FAST)
+    build([folder], out, FAST)
+    assert reused(out)["parts"]["made"] == 0 and reused(out)["parts"]["reused"] > 0
+    segments = out / "cache.nq"
+    if damage == "delete":
+        segments.unlink()
+    elif damage == "rewrite":  # same length, other bytes
+        data = bytearray(segments.read_bytes())
+        data[: len(data) // 2] = b"#" * (len(data) // 2)
+        segments.write_bytes(bytes(data))
+    else:  # a crashed build's half-written spool, beside an intact file
+        (out / ".cache.nq.abc.tmp").write_bytes(b"partial")
+    files = sorted(folder.glob("*.md"))
+    files[1].write_text(files[1].read_text(encoding="utf-8").replace("## Summary\n\n", "## Summary\n\nHM Treasury agreed. ", 1),
+                        encoding="utf-8")
+    build([folder], out, FAST)
+    parts = reused(out)["parts"]
+    assert parts["reused"] == (0 if damage != "stray" else parts["reused"]) and parts["made"] >= 1
+    assert not list(out.glob(".cache.nq.*.tmp"))
+    assert_same_as_clean(tmp_path, folder, out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyoxigraph as ox
 
@@ -112,6 +113,7 @@ def build_graph(
     iris: Mapping[tuple, str] | None = None,
     links: Statements = Statements(),
     reuse: Mapping[str, tuple[GraphPart, Callable[[], bytes]]] | None = None,
+    spool: Path | None = None,
 ) -> BuiltGraph:
     """Build the RDF graph of a corpus.
 
@@ -123,6 +125,7 @@ def build_graph(
         reuse: document graphs made by an earlier build from the same inputs (see
             ``kg.rdf.links.part_keys``): graph IRI → its part and a function reading its N-Quads.
             They are taken as they are; ``links`` need not hold their lines.
+        spool: where the segments are written (see ``Segments``), for the caller to keep.
 
     Returns:
         The statements as N-Quads, grouped by subject in a stable order, and typed-node counts.
@@ -147,7 +150,7 @@ def build_graph(
     reuse = reuse or {}
 
     link_lines = dict(links.graphs)
-    segments, hashes, parts, triples, shared = Segments(), [], [], 0, set()
+    segments, hashes, parts, triples, shared = Segments(spool=spool), [], [], 0, set()
     own = {graph_iri(f"doc/{doc.doc_id}"): f"<{document_iri(doc.doc_id)}" for doc in docs}
 
     def add(name: str, data: bytes | list[bytes], part: GraphPart) -> None:
