@@ -22,6 +22,8 @@ import datetime as _dt
 import gc
 import html
 import io
+import marshal
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -33,11 +35,12 @@ from pathlib import Path
 import networkx as nx
 import pyoxigraph as ox
 
-from kg.fsutil import write_text_atomic
+from kg.fsutil import write_bytes_atomic, write_text_atomic
 from kg.gen_namespace import ONTOLOGY_FILE
 from kg.iri import graph_iri
 from kg.namespaces import FS, OA, RDF, RDFS, SKOS
 from kg.text import normalize_label
+from kg.types import BuiltGraph
 
 __all__ = [
     "CITED_KINDS",
@@ -55,6 +58,7 @@ __all__ = [
     "pause_gc",
     "plot_report",
     "project_nquads",
+    "project_segments",
     "project_quads",
     "rank_cited",
     "relation_label",
@@ -584,6 +588,37 @@ def project_nquads(texts: Iterable[bytes], *, leave_out: bytes | None = None) ->
     """
     with pause_gc():
         return _project(_read(_text_terms(texts, leave_out)))
+
+
+def project_segments(graph: BuiltGraph, *, leave_out: bytes | None = None, reuse: Path | None = None,
+                     version: str = "") -> Projection:
+    """``project_nquads`` of a build's segments. With ``reuse``, what each segment states is
+    read from that file where an earlier call read a segment of the same hash, with the same
+    ``leave_out`` and ``version`` (of the code), and the file is rewritten for the next call:
+    after one document changed, the view reads one segment instead of thousands.
+    """
+    with pause_gc():
+        if reuse is None or not graph.hashes:
+            return project_nquads((data for _, data in graph.segments), leave_out=leave_out)
+        return _project(_read(_reused_terms(graph, leave_out, reuse, version)))
+
+
+def _reused_terms(graph: BuiltGraph, leave_out: bytes | None, path: Path, version: str) -> Iterator[_Terms]:
+    # marshal's format belongs to the Python version, so the version is part of the key.
+    key = f"{version}\t{leave_out!r}\t{sys.version}\t{marshal.version}"
+    try:
+        stored_key, old = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        stored_key, old = None, {}
+    if stored_key != key:
+        old = {}
+    kept: dict[str, bytes] = {}
+    for index, (_, digest) in enumerate(graph.hashes):
+        blob = old.get(digest)
+        terms = marshal.loads(blob) if blob is not None else list(_text_terms([graph.segments[index][1]], leave_out))
+        kept[digest] = blob if blob is not None else marshal.dumps(terms)
+        yield from terms
+    write_bytes_atomic(path, marshal.dumps((key, kept)))
 
 
 @contextmanager

@@ -36,6 +36,9 @@ __all__ = ["BuildCache", "chunks_key", "content_key", "pipeline_fingerprint"]
 
 CACHE_NAME = "cache.sqlite"
 SEGMENTS_NAME = "cache.nq"
+# What the view read from each segment (see ``kg.analysis.project_segments``), written by the
+# process that draws it.
+VIEW_CACHE_NAME = "cache.view"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB, used INTEGER);

@@ -8,6 +8,7 @@ import functools
 import gc
 import json
 import os
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Sequence
@@ -20,7 +21,7 @@ from kg.fsutil import write_text_atomic
 from kg.iri import graph_iri
 from kg.ingest.markdown import iter_markdown_files, parse_document
 from kg.ingest.tabular import is_tabular, read_tabular
-from kg.cache import SEGMENTS_NAME, BuildCache, content_key, pipeline_fingerprint
+from kg.cache import SEGMENTS_NAME, VIEW_CACHE_NAME, BuildCache, content_key, pipeline_fingerprint
 from kg.rdf.nq import encoded
 from kg.rdf.build import VOCABULARY_GRAPH, assign_record_iris, build_graph, distinct_records
 from kg.rdf.store import StoreLoader, can_patch, write_store
@@ -244,11 +245,15 @@ def _extraction_inputs(settings: Settings) -> list[str | bytes]:
     return parts
 
 
-def _write_html(graph: BuiltGraph, out: Path, limit: int) -> list[Path]:
+def _write_html(graph: BuiltGraph, out: Path, limit: int, cache: BuildCache | None) -> list[Path]:
     from kg.ontology_docs import write_ontology_docs
     from kg.viz import write_build_view
 
-    return [write_build_view(graph, out / "graph.html", limit=limit), write_ontology_docs(out / "ontology.html")]
+    reuse, version = (out / VIEW_CACHE_NAME, cache.fingerprint) if cache is not None else (None, "")
+    if cache is not None and cache.fresh:
+        reuse.unlink(missing_ok=True)  # --clean, or another version of the code: nothing is reused
+    return [write_build_view(graph, out / "graph.html", limit=limit, reuse=reuse, version=version),
+            write_ontology_docs(out / "ontology.html")]
 
 
 class _Pending:
@@ -269,7 +274,7 @@ class _Pending:
         return value
 
 
-def _start_html(graph: BuiltGraph, out: Path, limit: int) -> _Pending:
+def _start_html(graph: BuiltGraph, out: Path, limit: int, cache: BuildCache | None) -> _Pending:
     """Draw the views in a forked process while this one writes Turtle and loads the store:
     at corpus scale each takes tens of seconds, and they need nothing from each other. The
     child inherits the graph (nothing is pickled) and sends back only the paths or the error."""
@@ -280,8 +285,11 @@ def _start_html(graph: BuiltGraph, out: Path, limit: int) -> _Pending:
     receiver, sender = context.Pipe(duplex=False)
 
     def run() -> None:
+        # igraph imports matplotlib's pyplot when it can (0.7 s) for drawing it never does
+        # here; this process only draws the page and exits.
+        sys.modules.setdefault("matplotlib", None)
         try:
-            sender.send((True, _write_html(graph, out, limit)))
+            sender.send((True, _write_html(graph, out, limit, cache)))
         except BaseException as exc:  # noqa: BLE001 (reported to the parent, which raises)
             sender.send((False, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
 
@@ -442,7 +450,7 @@ def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cac
         validation = validate_graph(graph)
         lap("validate")
     out.mkdir(parents=True, exist_ok=True)
-    html = _start_html(graph, out, settings.view_limit) if settings.write_html else None
+    html = _start_html(graph, out, settings.view_limit, cache) if settings.write_html else None
     # Started after the fork above, which must not copy a running thread.
     store = None
     if settings.write_store and loader is None:

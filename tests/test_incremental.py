@@ -180,3 +180,50 @@ def test_a_segments_file_the_cache_does_not_describe_is_not_reused(tmp_path, dam
     assert parts["reused"] == (0 if damage != "stray" else parts["reused"]) and parts["made"] >= 1
     assert not list(out.glob(".cache.nq.*.tmp"))
     assert_same_as_clean(tmp_path, folder, out)
+
+
+def test_the_view_reads_only_changed_segments_and_draws_the_same_page(tmp_path, monkeypatch):
+    """``graph.html`` after a change equals a clean build's, reading the changed segments only."""
+    import kg.analysis
+
+    folder = corpus(tmp_path, "view")
+    out, clean = tmp_path / "out", tmp_path / "clean"
+    with_html = Settings(validate=False)
+    build([folder], out, with_html)
+    assert (out / "cache.view").is_file()
+    files = sorted(folder.glob("*.md"))
+    files[1].write_text(files[1].read_text(encoding="utf-8").replace("## Summary\n\n", "## Summary\n\nDSIT agreed. ", 1),
+                        encoding="utf-8")
+    build([folder], out, with_html)
+    build([folder], clean, Settings(validate=False, cache=False))
+    assert (out / "graph.html").read_bytes() == (clean / "graph.html").read_bytes()
+    # The build draws the view in a forked child; what it reads is counted here, on direct calls.
+    read: list[int] = []
+    real = kg.analysis._text_terms
+
+    def counted(texts, leave_out):
+        texts = list(texts)
+        read.append(len(texts))
+        return real(texts, leave_out)
+
+    monkeypatch.setattr(kg.analysis, "_text_terms", counted)
+    from kg.viz import write_build_view
+    from kg.rdf.build import build_graph
+    from kg.ingest.markdown import parse_document
+
+    docs = [parse_document(f) for f in sorted(folder.glob("*.md"))]
+    graph = build_graph([d.doc for d in docs], [r for d in docs for r in d.records])
+    cache_file, page = tmp_path / "terms.view", tmp_path / "page.html"
+    read.clear()
+    write_build_view(graph, page, reuse=cache_file, version="v1")
+    assert sum(read) == len(graph.segments)
+    first = page.read_bytes()
+    read.clear()
+    write_build_view(graph, page, reuse=cache_file, version="v1")
+    assert sum(read) == 0 and page.read_bytes() == first
+    write_build_view(graph, page, reuse=cache_file, version="v2")
+    assert sum(read) == len(graph.segments), "another version of the code reads everything again"
+    (cache_file).write_bytes(b"damaged")
+    read.clear()
+    write_build_view(graph, page, reuse=cache_file, version="v2")
+    assert sum(read) == len(graph.segments) and page.read_bytes() == first
