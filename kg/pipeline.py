@@ -7,17 +7,18 @@ import datetime as _dt
 import functools
 import gc
 import json
+import marshal
 import os
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from kg.errors import InputError, KgError, UsageError
-from kg.fsutil import write_text_atomic
+from kg.fsutil import write_bytes_atomic, write_text_atomic
 from kg.iri import graph_iri
 from kg.ingest.markdown import iter_markdown_files, parse_document
 from kg.ingest.tabular import is_tabular, read_tabular
@@ -32,7 +33,7 @@ from kg.gazetteer import DEFAULT_GAZETTEERS, load_gazetteer
 from kg.rdf.links import LinkSettings, link_quads, mention_scaffolding, part_keys, without_scaffolding
 from kg.resolve import Overrides, Resolution, read_overrides, resolve_entities, write_merges
 from kg.settings import Settings
-from kg.types import BuildReport, BuiltGraph, InputOutcome, Mention, ParsedDoc, Problem, Record, SourceDoc, Statements, ValidationReport
+from kg.types import BuildReport, BuiltGraph, GraphPart, InputOutcome, Mention, ParsedDoc, Problem, Record, SourceDoc, Statements, ValidationReport
 
 __all__ = ["InputFile", "ReadResult", "build", "collect_documents", "discover_inputs", "extract_entities", "read_inputs", "write_report"]
 
@@ -245,6 +246,40 @@ def _extraction_inputs(settings: Settings) -> list[str | bytes]:
     return parts
 
 
+def _base_file(loader: StoreLoader) -> Path:
+    return loader.folder.with_name(f"{loader.folder.name}.base.nq")
+
+
+def _base_graph(docs, rows, iris, path: Path) -> Iterator[bytes]:
+    """In the store's first writer: the graph of the documents and rows alone, for the store
+    at once and, kept at ``path`` with its parts beside it, for this build's own graph, which
+    then only appends the links (see ``build_graph``'s ``base``)."""
+    graph = build_graph(docs, rows, iris, spool=path)
+    graph.segments.keep(path, durable=False)
+    index = {name: i for i, (name, _) in enumerate(graph.hashes)}
+    parts = [(p.name, p.hash, p.triples, p.shared, p.counts, p.concepts, *graph.segments.span(index[p.name])) for p in graph.parts]
+    write_bytes_atomic(path.with_suffix(".parts"), marshal.dumps(parts))
+    return (data for _, data in graph.segments)
+
+
+def _read_base(loader: StoreLoader, stack: contextlib.ExitStack) -> dict[str, tuple]:
+    """What ``_base_graph`` made, once it has (an empty mapping if it failed)."""
+    path = _base_file(loader)
+    meta = path.with_suffix(".parts")
+    while not meta.exists() and loader.writer_running(0):
+        time.sleep(0.02)
+    try:
+        parts = marshal.loads(meta.read_bytes())
+        fd = os.open(path, os.O_RDONLY)
+    except (OSError, EOFError, ValueError):
+        return {}
+    stack.callback(os.close, fd)
+    for stray in (path, meta):
+        stray.unlink()  # read through the open handle
+    return {name: (GraphPart(name, digest, triples, shared, counts, concepts), functools.partial(os.pread, fd, length, offset))
+            for name, digest, triples, shared, counts, concepts, offset, length in parts}
+
+
 def _write_html(graph: BuiltGraph, out: Path, limit: int, cache: BuildCache | None) -> list[Path]:
     from kg.ontology_docs import write_ontology_docs
     from kg.viz import write_build_view
@@ -378,7 +413,7 @@ def _build(inputs, out, settings, progress, cache, started, timings, peaks, lap)
     loader = None
     if settings.write_store and not can_patch(out / "store", before):
         loader = StoreLoader(out / "store")
-        loader.fork_writer(lambda: (data for _, data in build_graph(docs, rows, iris).segments))
+        loader.fork_writer(functools.partial(_base_graph, docs, rows, iris, _base_file(loader)))
     lap("parse")
     with contextlib.ExitStack() as stack:
         if loader is not None:
@@ -436,7 +471,9 @@ def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cac
     if loader is not None:
         mentions = resolution.mentions if resolution is not None else ()
         loader.fork_writer(lambda: encoded(without_scaffolding(links, mentions)))
-    graph = build_graph(docs, rows, iris, links, reuse, spool=out / SEGMENTS_NAME if cache is not None else None)
+    base = _read_base(loader, stack) if loader is not None else {}
+    graph = build_graph(docs, rows, iris, links, reuse, spool=out / SEGMENTS_NAME if cache is not None else None, base=base)
+    del base
     stack.callback(graph.segments.discard)  # a no-op once kept
     if cache is not None:
         cache.hits["parts"], cache.misses["parts"] = len(reuse), len(graph.parts) - len(reuse)

@@ -408,12 +408,17 @@ class Segments(Sequence[tuple[str, bytes]]):
         """Where segment ``index`` is in the spool file: (offset, length)."""
         return self._spans[index]
 
-    def keep(self, path: Path) -> Path:
-        """Put the spool file in place at ``path`` (atomically); segments stay readable."""
+    def keep(self, path: Path, *, durable: bool = True) -> Path:
+        """Put the spool file in place at ``path`` (atomically; not synced to disk unless
+        ``durable``); segments stay readable."""
         from kg.fsutil import replace_with
 
         assert self._spool is not None, "keep() needs a spool"
-        replace_with(self._file, self._spool, path)
+        if durable:
+            replace_with(self._file, self._spool, path)
+        else:
+            self._file.flush()
+            os.replace(self._spool, path)
         self._spool = None
         return path
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -87,3 +88,24 @@ def test_an_abandoned_loader_leaves_nothing(tmp_path):
     loader.fork_writer(lambda: iter([b"<urn:a> <urn:b> <urn:c> .\n"] * 3))
     loader.abandon()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_graph_appends_links_to_the_first_writers_graph_and_gives_the_same_bytes(tmp_path, monkeypatch):
+    """With a loader, the build's graph takes the documents' and rows' statements from the
+    store's first writer and appends the links: the same bytes as making them itself."""
+    import kg.rdf.build
+
+    made_here: list[str] = []
+    real = kg.rdf.build._document_lines
+    monkeypatch.setattr(kg.rdf.build, "_document_lines", lambda doc, *rest: (made_here.append(doc.doc_id), real(doc, *rest))[1])
+    with_loader, without = tmp_path / "loader", tmp_path / "in-process"
+    build([EXAMPLES], with_loader, FAST)
+    assert made_here == [], "this process made document statements the first writer had made"
+    with monkeypatch.context() as patch:
+        patch.setattr(kg.pipeline, "can_patch", lambda path, before: True)  # no loader, no first writer
+        build([EXAMPLES], without, FAST)
+    assert made_here, "the in-process build makes them itself"
+    assert (with_loader / "graph.ttl").read_bytes() == (without / "graph.ttl").read_bytes()
+    assert (with_loader / "cache.nq").read_bytes() == (without / "cache.nq").read_bytes()
+    reports = [json.loads((o / "report.json").read_text()) for o in (with_loader, without)]
+    assert [(r["triples"], r["nodes_by_class"]) for r in reports][0] == [(r["triples"], r["nodes_by_class"]) for r in reports][1]

@@ -114,6 +114,7 @@ def build_graph(
     links: Statements = Statements(),
     reuse: Mapping[str, tuple[GraphPart, Callable[[], bytes]]] | None = None,
     spool: Path | None = None,
+    base: Mapping[str, tuple[GraphPart, Callable[[], bytes]]] | None = None,
 ) -> BuiltGraph:
     """Build the RDF graph of a corpus.
 
@@ -126,6 +127,11 @@ def build_graph(
             ``kg.rdf.links.part_keys``): graph IRI → its part and a function reading its N-Quads.
             They are taken as they are; ``links`` need not hold their lines.
         spool: where the segments are written (see ``Segments``), for the caller to keep.
+        base: document graphs made earlier from the same documents and rows without ``links``
+            (a ``build_graph`` without them): graph IRI → its part and a function reading its
+            N-Quads. Their links are appended rather than the graph made again. No link
+            statement can repeat one of them: those are about the documents and rows
+            themselves, with predicates no link uses, or about nodes only links make.
 
     Returns:
         The statements as N-Quads, grouped by subject in a stable order, and typed-node counts.
@@ -147,7 +153,7 @@ def build_graph(
     known = {doc.doc_id for doc in docs}
     cited: dict[str, str] = {}
     counts: Counter[str] = Counter()
-    reuse = reuse or {}
+    reuse, base = reuse or {}, base or {}
 
     link_lines = dict(links.graphs)
     segments, hashes, parts, triples, shared = Segments(spool=spool), [], [], 0, set()
@@ -165,7 +171,7 @@ def build_graph(
             else:
                 shared.add(triple)
 
-    def make(name: str, lines: list[str], made: Counter[str], concepts: tuple = ()) -> None:
+    def make(name: str, lines: list[str], made: Counter[str], concepts: tuple = (), head: tuple | None = None) -> None:
         extra = link_lines.pop(name, ())
         made.update(type_counts(extra))
         lines.extend(extra)
@@ -177,7 +183,13 @@ def build_graph(
         # entities associated in several documents) may recur in another graph.
         prefix, cut = own.get(name), len(name) + 6  # " <graph> .\n"
         foreign = tuple(line[:-cut] for line in unique if prefix is None or not line.startswith(prefix))
-        part = GraphPart(name, chunks_key(chunks), len(unique), foreign, tuple(sorted(made.items())), concepts)
+        triples = len(unique)
+        if head is not None:
+            # The document's own statements, made before; none is a link's (see ``base``).
+            first, data = head
+            chunks.insert(0, data)
+            triples, foreign = first.triples + triples, first.shared + foreign
+        part = GraphPart(name, chunks_key(chunks), triples, foreign, tuple(sorted(made.items())), concepts)
         add(name, chunks, part)
         parts.append(part)
 
@@ -194,6 +206,12 @@ def build_graph(
                 schemes[scheme].forms[norm][label] += 1
             add(name, read(), part)
             parts.append(part)
+            continue
+        if name in base:
+            part, read = base[name]
+            for scheme, norm, label in part.concepts:
+                schemes[scheme].forms[norm][label] += 1
+            make(name, lines, Counter(dict(part.counts)), part.concepts, (part, read()))
             continue
         log: list[tuple[str, str, str]] = []
         if doc is not None:

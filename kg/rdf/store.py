@@ -162,7 +162,8 @@ class StoreLoader:
 
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        for stray in path.parent.glob(f".{path.name}{self._PREFIX}*"):
+        # Its writers' files start so too, and their temporary files with one more dot.
+        for stray in [*path.parent.glob(f".{path.name}{self._PREFIX}*"), *path.parent.glob(f"..{path.name}{self._PREFIX}*")]:
             shutil.rmtree(stray, ignore_errors=True) if stray.is_dir() else stray.unlink(missing_ok=True)
         self.folder = Path(tempfile.mkdtemp(prefix=f".{path.name}{self._PREFIX}", suffix=".tmp", dir=path.parent))
         # Its errors go to a file: a pipe nobody reads until the end could fill and stall it.
@@ -188,6 +189,10 @@ class StoreLoader:
         writer = context.Process(target=self._write, args=(chunks, (len(self._writers) + 1) << 20), daemon=True)
         writer.start()
         self._writers.append(writer)
+
+    def writer_running(self, index: int) -> bool:
+        """Whether the ``index``-th writer forked is still at work."""
+        return self._writers[index].is_alive()
 
     def _write(self, chunks: Callable[[], Iterable[bytes]], first_file: int) -> None:
         import os
