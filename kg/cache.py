@@ -172,17 +172,15 @@ class BuildCache:
         for chunk in _chunks(keys, 900):
             marks = ",".join("?" * len(chunk))
             for key, value in self._db.execute(f"SELECT key, part FROM parts WHERE key IN ({marks})", chunk):
-                name, hash_, triples, shared, counts, concepts, offset, length = marshal.loads(value)
-                found[key] = (GraphPart(name, hash_, triples, shared, counts, concepts), offset, length)
+                found[key] = GraphPart.unpacked(marshal.loads(value))
             self._db.execute(f"UPDATE parts SET used=1 WHERE key IN ({marks})", chunk)
         return found
 
     def put_parts(self, items: Iterable[tuple[str, GraphPart, int, int]], stamp: tuple[int, int]) -> None:
         """Keep (key, part, offset, length) items, describing the segments file whose
         (size, mtime_ns) is ``stamp``."""
-        self._db.executemany("INSERT OR REPLACE INTO parts VALUES (?, ?, 1)", (
-            (key, marshal.dumps((p.name, p.hash, p.triples, p.shared, p.counts, p.concepts, offset, length)))
-            for key, p, offset, length in items))
+        self._db.executemany("INSERT OR REPLACE INTO parts VALUES (?, ?, 1)",
+                             ((key, marshal.dumps(part.packed(offset, length))) for key, part, offset, length in items))
         self.put_meta("segments stamp", stamp)
 
     def segments_stamp(self) -> tuple[int, int] | None:

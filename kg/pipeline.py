@@ -256,8 +256,7 @@ def _base_graph(docs, rows, iris, path: Path) -> Iterator[bytes]:
     then only appends the links (see ``build_graph``'s ``base``)."""
     graph = build_graph(docs, rows, iris, spool=path)
     graph.segments.keep(path, durable=False)
-    index = {name: i for i, (name, _) in enumerate(graph.hashes)}
-    parts = [(p.name, p.hash, p.triples, p.shared, p.counts, p.concepts, *graph.segments.span(index[p.name])) for p in graph.parts]
+    parts = [part.packed(offset, length) for part, offset, length in graph.part_spans()]
     write_bytes_atomic(path.with_suffix(".parts"), marshal.dumps(parts))
     return (data for _, data in graph.segments)
 
@@ -276,8 +275,11 @@ def _read_base(loader: StoreLoader, stack: contextlib.ExitStack) -> dict[str, tu
     stack.callback(os.close, fd)
     for stray in (path, meta):
         stray.unlink()  # read through the open handle
-    return {name: (GraphPart(name, digest, triples, shared, counts, concepts), functools.partial(os.pread, fd, length, offset))
-            for name, digest, triples, shared, counts, concepts, offset, length in parts}
+    found = {}
+    for values in parts:
+        part, offset, length = GraphPart.unpacked(values)
+        found[part.name] = (part, functools.partial(os.pread, fd, length, offset))
+    return found
 
 
 def _write_html(graph: BuiltGraph, out: Path, limit: int, cache: BuildCache | None) -> list[Path]:
@@ -517,8 +519,7 @@ def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cac
         if resolution is not None:
             if not keys:  # made here, while the store loads on the other core
                 keys.update(part_keys(docs, rows, iris, resolution, _link_settings(settings)))
-            index = {name: i for i, (name, _) in enumerate(graph.hashes)}
-            cache.put_parts(((keys[p.name], p, *graph.segments.span(index[p.name])) for p in graph.parts if p.name in keys),
+            cache.put_parts(((keys[p.name], p, offset, length) for p, offset, length in graph.part_spans() if p.name in keys),
                             (stat.st_size, stat.st_mtime_ns))
         cache.commit()
     if loader is not None:

@@ -323,6 +323,16 @@ class GraphPart:
     counts: tuple[tuple[str, int], ...]
     concepts: tuple[tuple[str, str, str], ...]
 
+    def packed(self, offset: int, length: int) -> tuple:
+        """The part, with where its N-Quads are in a segments file, as plain values (marshal-able)."""
+        return (self.name, self.hash, self.triples, self.shared, self.counts, self.concepts, offset, length)
+
+    @staticmethod
+    def unpacked(values: Sequence) -> tuple[GraphPart, int, int]:
+        """``packed``'s part, offset and length."""
+        *fields, offset, length = values
+        return GraphPart(*fields), offset, length
+
 
 class Segments(Sequence[tuple[str, bytes]]):
     """Named-graph segments of N-Quads, ``(graph IRI, bytes)``, appended in order.
@@ -472,6 +482,12 @@ class BuiltGraph:
     triples: int = 0
     hashes: tuple[tuple[str, str], ...] = ()
     parts: tuple[GraphPart, ...] = ()
+
+    def part_spans(self) -> Iterator[tuple[GraphPart, int, int]]:
+        """Each document graph's part, with where its N-Quads are in the segments' spool file."""
+        index = {name: i for i, (name, _) in enumerate(self.hashes)}
+        for part in self.parts:
+            yield (part, *self.segments.span(index[part.name]))
 
     def names(self) -> list[str]:
         """The segments' graph IRIs, in order, without reading their N-Quads."""

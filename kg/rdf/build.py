@@ -171,6 +171,11 @@ def build_graph(
             else:
                 shared.add(triple)
 
+    def named(part: GraphPart) -> None:
+        """The concepts a graph made before names count as if it were made here."""
+        for scheme, norm, label in part.concepts:
+            schemes[scheme].forms[norm][label] += 1
+
     def make(name: str, lines: list[str], made: Counter[str], concepts: tuple = (), head: tuple | None = None) -> None:
         extra = link_lines.pop(name, ())
         made.update(type_counts(extra))
@@ -202,15 +207,13 @@ def build_graph(
             _note_cited(doc, known, cited)
         if name in reuse and name not in link_lines:
             part, read = reuse[name]
-            for scheme, norm, label in part.concepts:
-                schemes[scheme].forms[norm][label] += 1
+            named(part)
             add(name, read(), part)
             parts.append(part)
             continue
         if name in base:
             part, read = base[name]
-            for scheme, norm, label in part.concepts:
-                schemes[scheme].forms[norm][label] += 1
+            named(part)
             make(name, lines, Counter(dict(part.counts)), part.concepts, (part, read()))
             continue
         log: list[tuple[str, str, str]] = []
