@@ -9,7 +9,7 @@ import spacy
 from kg.extract.acronyms import find_acronym_definitions
 from kg.extract.orgs import find_org_spans, load_org_rules
 from kg.pipeline import build
-from kg.resolve import Overrides, normalize_org_name, read_overrides
+from kg.resolve import normalize_org_name, read_overrides
 from kg.settings import Settings
 
 from conftest import SEED, need
