@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
 
+from kg.gen_namespace import ONTOLOGY_DIR
 from kg.types import GraphPart
 
 __all__ = ["BuildCache", "chunks_key", "content_key", "pipeline_fingerprint"]
@@ -72,9 +73,10 @@ def pipeline_fingerprint(extra: Iterable[str | bytes] = ()) -> str:
     """The pipeline's version: every source and data file of ``kg``, the ontology, the
     libraries whose output reaches the files, and ``extra`` (settings, gazetteer bytes)."""
     parts: list[str | bytes] = []
-    for path in sorted(p for p in _ROOT.rglob("*") if p.is_file() and p.suffix in (".py", ".json", ".rq", ".ttl")):
+    for path in sorted(p for p in _ROOT.rglob("*") if p.is_file() and p.suffix in (".py", ".json", ".rq", ".ttl")
+                       and p.relative_to(_ROOT).parts[0] != "_ontology"):  # read below, once
         parts += [path.relative_to(_ROOT).as_posix(), path.read_bytes()]
-    for path in sorted((_ROOT.parent / "ontology").glob("*.ttl")):
+    for path in sorted(ONTOLOGY_DIR.glob("*.ttl")):
         parts += [path.name, path.read_bytes()]
     for library in ("spacy", "pyoxigraph", "ftfy", "markdown-it-py", "pyarrow"):
         try:

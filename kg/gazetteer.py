@@ -36,6 +36,7 @@ from urllib.parse import urljoin, urlsplit
 import pyoxigraph as ox
 
 from kg.errors import InputError, OntologyError
+from kg.gen_namespace import ONTOLOGY_DIR
 from kg.fsutil import write_bytes_atomic
 from kg.iri import entity_iri
 from kg.namespaces import DCTERMS, FS, ID, ORG, PREFIXES, RDF, RDFS, SDO, SKOS, XSD
@@ -74,7 +75,6 @@ __all__ = [
     "write_govuk_gazetteer",
 ]
 
-ONTOLOGY_DIR = Path(__file__).resolve().parent.parent / "ontology"
 DEFAULT_GAZETTEERS: tuple[Path, ...] = (ONTOLOGY_DIR / "gazetteer-uk.ttl", ONTOLOGY_DIR / "gazetteer-world.ttl")
 GOVUK_API_URL = "https://www.gov.uk/api/organisations"
 FETCH_TIMEOUT = 30.0

@@ -30,7 +30,7 @@ from rdflib import URIRef
 from rdflib.namespace import ClosedNamespace
 
 from kg.fsutil import atomic_write
-from kg.gen_namespace import ONTOLOGY_FILE
+from kg.gen_namespace import ONTOLOGY_DIR, ONTOLOGY_FILE
 from kg.iri import graph_iri
 from kg.namespaces import ID, OWL, PREFIXES, PROV, RDF, RDFS, XSD
 from kg.settings import Settings
@@ -61,7 +61,7 @@ SPDX = ClosedNamespace(
 )
 
 _PREFIXES = {**{k: v for k, v in PREFIXES.items() if k != "fsid"}, "spdx": str(SPDX)}
-_PROJECT = ONTOLOGY_FILE.parent.parent
+_PROJECT = ONTOLOGY_DIR.parent
 _LIBRARIES = ("rdflib", "pyoxigraph", "pyshacl", "spacy", "pylode")
 
 
@@ -285,8 +285,11 @@ def tool_name(path: Path) -> str:
     >>> tool_name(ONTOLOGY_FILE)
     'ontology/foresight.ttl'
     """
+    path = path.resolve()
+    if path.parent == ONTOLOGY_DIR:  # the same name from a checkout and from a wheel
+        return f"ontology/{path.name}"
     try:
-        return path.resolve().relative_to(_PROJECT).as_posix()
+        return path.relative_to(_PROJECT).as_posix()
     except ValueError:
         return str(path)
 

@@ -511,7 +511,8 @@ def render_view(selection: ViewSelection, layout: ViewLayout, *, title: str = "K
         edges.append(edge)
     data = {
         "title": title, "note": selection.note, "physics": layout.physics, "nodes": nodes, "edges": edges,
-        "details": details, "layout": layout.engine, "layoutSeconds": layout.seconds,
+        # Not the layout's seconds: the same graph must give the same page, byte for byte.
+        "details": details, "layout": layout.engine,
         "legend": [[kind, n, *style_of(kind)] for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))],
     }
     # As JSON inside a data block nothing can end the block or open markup: <, > and & are escaped.
@@ -589,7 +590,7 @@ const DATA = JSON.parse(document.getElementById('kg-data').textContent);
 const $ = (id) => document.getElementById(id);
 document.title = DATA.title;
 $('title').textContent = DATA.title;
-$('note').textContent = DATA.note + (DATA.physics ? '' : ' Layout: ' + DATA.layout + ', ' + DATA.layoutSeconds + ' s.');
+$('note').textContent = DATA.note + (DATA.physics ? '' : ' Layout: ' + DATA.layout + ', computed before the page was written.');
 for (const [kind, n, colour] of DATA.legend) {
   const item = document.createElement('span'); const dot = document.createElement('i');
   dot.style.background = colour; item.appendChild(dot);

@@ -17,7 +17,7 @@ from kg.errors import QueryError, UsageError
 from kg.namespaces import FS
 from kg.rdf.store import open_store
 from kg.types import BuiltGraph
-from kg.viz import PHYSICS_UP_TO, ViewOptions, layout_view, render_view, select_view, write_build_view
+from kg.viz import PHYSICS_UP_TO, ViewOptions, layout_view, render_view, select_view, write_build_view, write_view
 
 ROOT = Path(__file__).resolve().parent.parent
 REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
@@ -234,6 +234,22 @@ def test_large_view_is_laid_out_beforehand_the_same_way_twice(projection: Projec
     selection = select_view(projection, ViewOptions())
     first, second = layout_view(selection, physics_up_to=10), layout_view(selection, physics_up_to=10)
     assert not first.physics and len(first.positions) == len(selection.nodes) and first.positions == second.positions
+
+
+def test_laid_out_page_is_the_same_bytes_however_long_the_layout_took(projection: Projection, tmp_path: Path, monkeypatch):
+    import itertools
+
+    import kg.viz
+
+    pages = []
+    for step in (0.25, 9.0):  # a clock that makes the layout take 0.25 s, then 9 s
+        ticks = itertools.count(0.0, step)
+        monkeypatch.setattr(kg.viz.time, "perf_counter", lambda: next(ticks))
+        pages.append(write_view(projection, ViewOptions(), tmp_path / f"{step}.html", physics_up_to=10))
+    monkeypatch.undo()
+    assert not _page_data(pages[0].path.read_text(encoding="utf-8"))["physics"]
+    assert pages[0].layout_seconds != pages[1].layout_seconds
+    assert pages[0].path.read_bytes() == pages[1].path.read_bytes()
 
 
 def _kg(*args: str) -> subprocess.CompletedProcess:
