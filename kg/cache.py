@@ -5,14 +5,16 @@ One SQLite file, ``DIR/cache.sqlite``, holds
 
 * ``parsed``: each input file's parse, keyed by its name and bytes;
 * ``scans``: each text batch's raw mentions, keyed by its text and holders;
-* ``segments``: each named graph's hash and Turtle, so ``graph.ttl`` is re-serialised only
-  where a graph changed and the store is patched graph by graph;
+* ``segments``: each named graph's hash, so ``graph.ttl`` is re-serialised only where a graph
+  changed (the others' Turtle is copied from the last ``graph.ttl``, whose layout and stamp
+  ``meta`` keeps) and the store is patched graph by graph;
 * ``parts``: each document graph's ``GraphPart`` and where its N-Quads are in ``cache.nq``
   (the last build's segments, kept beside this file), keyed by everything it is made from
   (the document, its rows, its mentions and their entities' labels), so that an unchanged
   document's graph is not made again;
 * ``meta``: the pipeline fingerprint (code, data, libraries, settings), the table terms the
-  scans were made with, and the stamp of the store the segments describe.
+  scans were made with, the stamp of the store the segments describe, and where each graph's
+  Turtle is in ``graph.ttl``.
 
 Everything is dropped when the fingerprint changes, so a new version of the pipeline never
 reuses an old result. SQLite keeps the file consistent through a crash; a stale or damaged
@@ -44,7 +46,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB, used INTEGER);
 CREATE TABLE IF NOT EXISTS scans (key TEXT PRIMARY KEY, value BLOB, used INTEGER);
-CREATE TABLE IF NOT EXISTS segments (graph TEXT PRIMARY KEY, hash TEXT, turtle BLOB, nquads BLOB);
+CREATE TABLE IF NOT EXISTS segments (graph TEXT PRIMARY KEY, hash TEXT, nquads BLOB);
 CREATE TABLE IF NOT EXISTS parts (key TEXT PRIMARY KEY, part BLOB, used INTEGER);
 """
 _ROOT = Path(__file__).resolve().parent
@@ -195,21 +197,26 @@ class BuildCache:
     def segment_hashes(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT graph, hash FROM segments"))
 
-    def segment_turtle(self, graph: str) -> bytes | None:
-        row = self._db.execute("SELECT turtle FROM segments WHERE graph=?", (graph,)).fetchone()
-        return row[0] if row else None
+    def turtle_spans(self) -> tuple[tuple[int, int] | None, dict[str, tuple[int, int]]]:
+        """Where each graph's Turtle is in the last build's ``graph.ttl`` (graph → (offset,
+        length)), and the (size, mtime_ns) that file had then."""
+        found = self.get_meta("turtle spans")
+        return (tuple(found[0]), found[1]) if found else (None, {})
+
+    def put_turtle_spans(self, stamp: tuple[int, int], spans: dict[str, tuple[int, int]]) -> None:
+        self.put_meta("turtle spans", (stamp, spans))
 
     def segment_nquads(self, graph: str) -> bytes | None:
         row = self._db.execute("SELECT nquads FROM segments WHERE graph=?", (graph,)).fetchone()
         return row[0] if row and row[0] is not None else None
 
-    def put_segments(self, rows: Iterable[tuple[str, str, bytes, bytes | None]], keep: Iterable[str]) -> None:
+    def put_segments(self, rows: Iterable[tuple[str, str, bytes | None]], keep: Iterable[str]) -> None:
         """Keep the segments of the graphs in ``keep``, replaced by ``rows`` of (graph, hash,
-        turtle, nquads-or-None) where given; drop the others."""
+        nquads-or-None) where given; drop the others."""
         kept = set(keep)
         gone = [(name,) for (name,) in self._db.execute("SELECT graph FROM segments") if name not in kept]
         self._db.executemany("DELETE FROM segments WHERE graph=?", gone)
-        self._db.executemany("INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?)", rows)
+        self._db.executemany("INSERT OR REPLACE INTO segments VALUES (?, ?, ?)", rows)
 
     # ------------------------------------------------------------------ end
 

@@ -26,7 +26,7 @@ from kg.cache import SEGMENTS_NAME, VIEW_CACHE_NAME, BuildCache, content_key, pi
 from kg.rdf.nq import encoded
 from kg.rdf.build import VOCABULARY_GRAPH, assign_record_iris, build_graph, distinct_records
 from kg.rdf.store import StoreLoader, can_patch, write_store
-from kg.rdf.write import turtle_bodies, write_turtle
+from kg.rdf.write import turtle_bodies, turtle_spans, write_turtle
 from kg.extract.mentions import drop_foreign_rule_mentions, extract_mentions, table_terms, text_units
 from kg.extract.nlp import make_pipeline
 from kg.gazetteer import DEFAULT_GAZETTEERS, load_gazetteer
@@ -423,8 +423,11 @@ def _build(inputs, out, settings, progress, cache, started, timings, peaks, lap)
         old_segments = _open_segments(out, cache) if loader is None else None
         if old_segments is not None:
             stack.callback(os.close, old_segments)
+        old_turtle = _old_turtle(out, cache) if before else None
+        if old_turtle is not None:
+            stack.callback(os.close, old_turtle[0])
         return _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cache, before, loader,
-                           old_segments, stack, started, timings, peaks, lap)
+                           old_segments, old_turtle, stack, started, timings, peaks, lap)
 
 
 def _open_segments(out: Path, cache: BuildCache | None) -> int | None:
@@ -445,8 +448,23 @@ def _open_segments(out: Path, cache: BuildCache | None) -> int | None:
     return fd
 
 
+def _old_turtle(out: Path, cache: BuildCache) -> tuple[int, dict[str, tuple[int, int]]] | None:
+    """The last build's ``graph.ttl``, open for reading, with where each graph's Turtle is in
+    it, if the cache describes that file (not one edited or written since)."""
+    stamp, spans = cache.turtle_spans()
+    try:
+        fd = os.open(out / "graph.ttl", os.O_RDONLY)
+    except OSError:
+        return None
+    stat = os.fstat(fd)
+    if stamp != (stat.st_size, stat.st_mtime_ns):
+        os.close(fd)
+        return None
+    return fd, spans
+
+
 def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cache, before, loader,
-                old_segments, stack, started, timings, peaks, lap) -> BuildReport:
+                old_segments, old_turtle, stack, started, timings, peaks, lap) -> BuildReport:
     links = Statements()
     resolution = None
     keys: dict[str, str] = {}
@@ -495,8 +513,13 @@ def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cac
     if settings.write_store and loader is None:
         store = _start_store(graph, out / "store", cache, hashes, before)
     unchanged = {name for name, h in hashes.items() if before and before.get(name) == h}
-    bodies = turtle_bodies(graph, lambda name: cache.segment_turtle(name) if name in unchanged else None)
+
+    def old_body(name: str) -> bytes | None:
+        span = old_turtle[1].get(name) if old_turtle is not None and name in unchanged else None
+        return os.pread(old_turtle[0], span[1], span[0]) if span is not None else None
+    bodies = turtle_bodies(graph, old_body)
     written = [write_turtle(graph, out / "graph.ttl", bodies=bodies)]
+    turtle_stat = written[0].stat()
     if validation is not None:
         from kg.rdf.validate import write_validation
 
@@ -509,8 +532,9 @@ def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cac
         # The vocabulary graph is shared by every document; its old statements let the next
         # build patch the store by difference instead of reloading it.
         index = {name: i for i, name in enumerate(hashes)}
-        cache.put_segments(((name, hashes[name], body, graph.segments[index[name]][1] if name == VOCABULARY_GRAPH else None)
-                            for name, body in bodies if name not in unchanged), keep=hashes)
+        cache.put_segments(((name, hashes[name], graph.segments[index[name]][1] if name == VOCABULARY_GRAPH else None)
+                            for name, _ in bodies if name not in unchanged), keep=hashes)
+        cache.put_turtle_spans((turtle_stat.st_size, turtle_stat.st_mtime_ns), turtle_spans(bodies))
         cache.commit()
     lap("write")
     if cache is not None:

@@ -182,6 +182,35 @@ def test_a_segments_file_the_cache_does_not_describe_is_not_reused(tmp_path, dam
     assert_same_as_clean(tmp_path, folder, out)
 
 
+@pytest.mark.parametrize("damage", [None, "delete", "rewrite", "touch"])
+def test_turtle_is_copied_from_the_last_graph_ttl_only_while_it_is_the_file_the_cache_wrote(tmp_path, monkeypatch, damage):
+    import kg.rdf.write
+
+    folder = corpus(tmp_path, str(damage))
+    out = tmp_path / "out"
+    build([folder], out, FAST)
+    turtle = out / "graph.ttl"
+    if damage == "delete":
+        turtle.unlink()
+    elif damage == "rewrite":  # same length, other bytes
+        data = turtle.read_bytes()
+        turtle.write_bytes(data.replace(b"fs:", b"xy:"))
+    elif damage == "touch":  # the same bytes, written again
+        turtle.write_bytes(turtle.read_bytes())
+    files = sorted(folder.glob("*.md"))
+    files[1].write_text(files[1].read_text(encoding="utf-8").replace("## Summary\n\n", "## Summary\n\nHM Treasury agreed. ", 1),
+                        encoding="utf-8")
+    made = []
+    serialise = kg.rdf.write.turtle_body
+    monkeypatch.setattr(kg.rdf.write, "turtle_body", lambda name, data: made.append(name) or serialise(name, data))
+    build([folder], out, FAST)
+    monkeypatch.undo()
+    segments = json.loads((out / "report.json").read_text())["documents"]
+    # Unchanged graphs are copied only from the file the cache describes; the others are made.
+    assert (len(made) < segments / 2) if damage is None else (len(made) > segments)
+    assert_same_as_clean(tmp_path, folder, out)
+
+
 def test_the_view_reads_only_changed_segments_and_draws_the_same_page(tmp_path, monkeypatch):
     """``graph.html`` after a change equals a clean build's, reading the changed segments only."""
     import kg.analysis

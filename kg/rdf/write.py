@@ -12,7 +12,7 @@ from kg.fsutil import atomic_write
 from kg.namespaces import PREFIXES
 from kg.types import BuiltGraph
 
-__all__ = ["FILE_PREFIXES", "serialize_triples", "turtle_bodies", "turtle_body", "write_turtle"]
+__all__ = ["FILE_PREFIXES", "serialize_triples", "turtle_bodies", "turtle_body", "turtle_spans", "write_turtle"]
 
 # Minted IRIs contain "/", which a prefixed name must escape (fsid:doc\/…); written out whole
 # they read better, so files declare only the vocabulary prefixes.
@@ -74,3 +74,12 @@ def write_turtle(graph: BuiltGraph, path: Path, *, bodies: Sequence[tuple[str, b
         for _, body in bodies if bodies is not None else turtle_bodies(graph):
             handle.write(body)
     return path
+
+
+def turtle_spans(bodies: Sequence[tuple[str, bytes]]) -> dict[str, tuple[int, int]]:
+    """Where ``write_turtle(..., bodies=bodies)`` puts each graph's Turtle: name → (offset, length)."""
+    spans, offset = {}, len(_header())
+    for name, body in bodies:
+        spans[name] = (offset, len(body))
+        offset += len(body)
+    return spans
