@@ -4,6 +4,7 @@
 
     BuiltGraph · build folder · RDF file ─load─▶ pyoxigraph Store (ontology included)
         ─copy─▶ rdflib Graph ─pySHACL, core shapes─▶ results ┐
+                 rdflib Graph ─sh:or of classes─▶ results ┤
         Store ─one SPARQL query per SHACL-SPARQL constraint─▶ results ┴▶ ValidationReport
         ValidationReport ─format_report─▶ text (``validation.txt``, ``kg validate``)
 
@@ -21,16 +22,19 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
 from rdflib.collection import Collection
-from rdflib.namespace import SH
+from rdflib.namespace import SH, NamespaceManager, split_uri
+from rdflib.term import Variable
 
 from kg.errors import UsageError
+from kg.rdf.class_choice import ClassChoice, check_class_choice, class_choice
 from kg.fsutil import write_text_atomic
 from kg.gen_namespace import ONTOLOGY_FILE
 from kg.namespaces import PREFIXES, RDF, RDFS
@@ -124,19 +128,26 @@ def validate_store(store: ox.Store, *, shapes: Path = SHAPES_FILE, ontology: Pat
         UsageError: the shapes or ontology file is missing or not Turtle.
     """
     started = time.perf_counter()
-    core, sparql = _split_shapes(_read_turtle(shapes, "shapes"))
+    core, sparql, choices = _split_shapes(_read_turtle(shapes, "shapes"))
     onto = _read_turtle(ontology, "ontology")
-    data = _rdflib_graph(store)
-    for triple in onto:
-        data.add(triple)
-    import pyshacl
+    with ThreadPoolExecutor(1, thread_name_prefix="kg-shacl-sparql") as pool:
+        # Oxigraph runs the SPARQL constraints without the GIL, on the other core, while this
+        # thread copies the store for pySHACL and runs it: tens of seconds each at corpus scale.
+        solved = [pool.submit(_solve_sparql, store, constraint) for constraint in sparql]
+        data = _rdflib_graph(store)
+        data.namespace_manager = _Names(data)
+        for triple in onto:
+            data.add(triple)
+        import pyshacl
 
-    # inplace: ``data`` is our own copy; pySHACL would otherwise clone it once more.
-    _, found, _ = pyshacl.validate(data, shacl_graph=core, inference="none", advanced=False, inplace=True,
-                                   allow_warnings=True, allow_infos=True)
-    results = list(_read_results(found, data))
-    for constraint in sparql:
-        results.extend(_run_sparql(store, constraint, data))
+        # inplace: ``data`` is our own copy; pySHACL would otherwise clone it once more.
+        _, found, _ = pyshacl.validate(data, shacl_graph=core, inference="none", advanced=False, inplace=True,
+                                       allow_warnings=True, allow_infos=True)
+        results = list(_read_results(found, data))
+        for choice in choices:
+            results.extend(_choice_results(choice, data))
+        for constraint, rows in zip(sparql, solved):
+            results.extend(_sparql_results(constraint, rows.result(), data))
     results.sort(key=lambda r: (r.focus, r.path or "", r.shape, r.value or ""))
     return ValidationReport(
         conforms=not any(r.severity == "Violation" for r in results),
@@ -217,6 +228,26 @@ def _rdflib_graph(store: ox.Store) -> rdflib.Graph:
     return graph
 
 
+class _Names(NamespaceManager):
+    """rdflib's namespace manager, the same names out, without its habit of adding each
+    namespace it is asked about to a trie it scans whole on every addition.
+
+    pySHACL names every value node it checks (even for a branch of an ``sh:or`` that another
+    branch satisfies); minted IRIs make a namespace per document, so at corpus scale that
+    trie cost most of the validation's minutes. Terms of a bound namespace still go to rdflib.
+    """
+
+    def normalizeUri(self, rdfTerm: str) -> str:  # noqa: N802, N803 (rdflib's name)
+        if not isinstance(rdfTerm, Variable):
+            try:
+                namespace, _ = split_uri(rdfTerm)
+            except ValueError:
+                namespace = None
+            if namespace is not None and self.store.prefix(rdflib.URIRef(namespace)) is None:
+                return f"<{rdfTerm}>"  # what rdflib returns for it too
+        return super().normalizeUri(rdfTerm)
+
+
 class _Converter:
     """pyoxigraph term → rdflib term, IRIs cached: the same few predicates and classes recur."""
 
@@ -254,11 +285,18 @@ def _add_ontology(store: ox.Store, ontology: Path = ONTOLOGY_FILE) -> ox.Store:
 
 
 @functools.lru_cache(maxsize=8)
-def _split_shapes(shapes: rdflib.Graph) -> tuple[rdflib.Graph, tuple[_SparqlConstraint, ...]]:
-    """The shapes pySHACL runs (SPARQL constraints removed), and those constraints made whole-graph."""
+def _split_shapes(shapes: rdflib.Graph) -> tuple[rdflib.Graph, tuple[_SparqlConstraint, ...], tuple[ClassChoice, ...]]:
+    """The shapes pySHACL runs; the SPARQL constraints, made whole-graph; and the ``sh:or``
+    lists of classes (see ``kg.rdf.class_choice``), all three removed from the first."""
     core = rdflib.Graph()
     for triple in shapes:
         core.add(triple)
+    choices = []
+    for shape, members in sorted(shapes.subject_objects(SH["or"])):
+        choice = class_choice(shapes, shape, members)
+        if choice is not None:
+            core.remove((shape, SH["or"], members))
+            choices.append(choice)
     constraints: list[_SparqlConstraint] = []
     for shape, node in list(shapes.subject_objects(SH.sparql)):
         core.remove((shape, SH.sparql, node))
@@ -278,7 +316,7 @@ def _split_shapes(shapes: rdflib.Graph) -> tuple[rdflib.Graph, tuple[_SparqlCons
         message = str(shapes.value(node, SH.message) or shapes.value(shape, SH.message) or "SPARQL constraint failed")
         severity = _SEVERITIES.get(shapes.value(shape, SH.severity), "Violation")
         constraints.append(_SparqlConstraint(shape, query, message, severity))
-    return core, tuple(constraints)
+    return core, tuple(constraints), tuple(choices)
 
 
 def _target_pattern(shapes: rdflib.Graph, shape) -> str | None:
@@ -300,11 +338,19 @@ def _target_pattern(shapes: rdflib.Graph, shape) -> str | None:
     return " UNION ".join(f"{{ {p} }}" for p in parts)
 
 
-def _run_sparql(store: ox.Store, constraint: _SparqlConstraint, data: rdflib.Graph) -> Iterator[ValidationResult]:
+# A solution's bound variables.
+_Row = dict[str, "ox.NamedNode | ox.BlankNode | ox.Literal"]
+
+
+def _solve_sparql(store: ox.Store, constraint: _SparqlConstraint) -> list[_Row]:
+    """The constraint's solutions, each as its bound variables."""
     solutions = store.query(constraint.query, use_default_graph_as_union=True)
     names = [v.value for v in solutions.variables]
-    for solution in solutions:
-        row = {name: solution[name] for name in names if solution[name] is not None}
+    return [{name: solution[name] for name in names if solution[name] is not None} for solution in solutions]
+
+
+def _sparql_results(constraint: _SparqlConstraint, rows: Iterable[_Row], data: rdflib.Graph) -> Iterator[ValidationResult]:
+    for row in rows:
         focus = row["this"]
         text = {name: _ox_text(term) for name, term in row.items()}
         message = _TEMPLATE.sub(lambda m: text.get(m[1], m[0]), constraint.message)
@@ -321,6 +367,19 @@ def _run_sparql(store: ox.Store, constraint: _SparqlConstraint, data: rdflib.Gra
 
 
 # ---------------------------------------------------------------- results
+
+
+def _choice_results(choice: ClassChoice, data: rdflib.Graph) -> Iterator[ValidationResult]:
+    for focus, value in check_class_choice(data, choice):
+        yield ValidationResult(
+            focus=_focus_id(focus),
+            label=_label(data, focus),
+            path=_short(str(choice.path)),
+            message=choice.message,
+            shape=_short(str(choice.shape)),
+            value=_rdflib_text(value),
+            severity=choice.severity,
+        )
 
 
 def _read_results(found: rdflib.Graph, data: rdflib.Graph) -> Iterator[ValidationResult]:
