@@ -200,3 +200,23 @@ def test_or_of_classes_gives_the_results_pyshacl_gives(monkeypatch, tmp_path: Pa
         validate._split_shapes.cache_clear()
     assert len(theirs.results) >= 7
     assert ours.results == theirs.results
+
+
+def test_names_are_rdflibs_own():
+    """pySHACL's messages name terms through the data graph's namespace manager; ours skips
+    rdflib's trie of every namespace seen, and must name every term as rdflib does."""
+    from rdflib.namespace import NamespaceManager
+    from rdflib.term import Variable
+
+    from kg.rdf.validate import _Names
+
+    terms = [rdflib.URIRef("https://w3id.org/foresight-kg/ontology#Document"), rdflib.URIRef("http://www.w3.org/ns/shacl#or"),
+             rdflib.URIRef("https://w3id.org/foresight-kg/id/doc/abc"), rdflib.URIRef("https://example.org/a/b/"),
+             rdflib.URIRef("urn:x"), rdflib.URIRef("http://spdx.org/rdf/terms#checksumValue"), Variable("this")]
+    ours, theirs = rdflib.Graph(), rdflib.Graph()
+    for graph in (ours, theirs):
+        graph.bind("fs", "https://w3id.org/foresight-kg/ontology#")
+    ours.namespace_manager = _Names(ours)
+    named = [ours.namespace_manager.normalizeUri(t) for t in terms]
+    assert named == [theirs.namespace_manager.normalizeUri(t) for t in terms]
+    assert named[0] == "fs:Document" and named[2] == "<https://w3id.org/foresight-kg/id/doc/abc>"
