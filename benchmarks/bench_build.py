@@ -1,7 +1,7 @@
 """The full real corpus, end to end, and what it is measured against.
 
 Usage:
-    .venv/bin/python benchmarks/bench_build.py [--jobs N] [--scale N] [--no-rdflib] [--no-extract]
+    .venv/bin/python benchmarks/bench_build.py [--jobs N] [--scale N] [--no-rdflib] [--no-extract] [--validate]
 
 Builds the 130 markdown documents and the ~97,000 parquet rows under ../shared/ and prints,
 from the same run:
@@ -13,7 +13,9 @@ from the same run:
   Turtle; past ``--rdflib-cap`` seconds a lower bound is printed) and (b) the floor,
   pyoxigraph loading and serialising those triples;
 * a rebuild after one changed document (the cache in the output folder), against the full build;
-* with ``--scale N``, the same rows N times over as N times as many documents, against 1x.
+* with ``--scale N``, the same rows N times over as N times as many documents, against 1x;
+* with ``--validate``, the SHACL validation of the full build (``kg validate`` of its folder),
+  which the builds above leave out (``--no-validate``), as a user with a large corpus would.
 
 The markdown corpus is copied to a temporary folder (one of its documents is edited there);
 nothing under ../shared/ is written.
@@ -95,6 +97,16 @@ def child_floor(ttl: str) -> dict:
         result["floor_disk"] = time.perf_counter() - start
         del store
     return result
+
+
+def child_validate(out: str) -> dict:
+    """``kg validate OUT``: the store loaded, then checked against the shapes."""
+    from kg.rdf.validate import validate_path
+
+    start = time.perf_counter()
+    report = validate_path(Path(out))
+    return {"wall": time.perf_counter() - start, "peak_mb": _peak_mb(), "conforms": report.conforms,
+            "results": len(report.results), "triples": report.triples}
 
 
 def child_rdflib(ttl: str) -> None:
@@ -190,6 +202,7 @@ def main() -> None:
     parser.add_argument("--rdflib-cap", type=float, default=900, help="seconds to wait for rdflib before reporting a lower bound")
     parser.add_argument("--no-extract", action="store_true")
     parser.add_argument("--only-scale", action="store_true", help="only the --scale comparison")
+    parser.add_argument("--validate", action="store_true", help="also time SHACL validation of the full build (minutes)")
     args = parser.parse_args()
     if args.child:
         mode, *rest = args.child
@@ -198,6 +211,8 @@ def main() -> None:
             print(json.dumps(child_build(out, paths, int(jobs), extract == "1")))
         elif mode == "bare":
             print(json.dumps(child_bare(rest)))
+        elif mode == "validate":
+            print(json.dumps(child_validate(rest[0])))
         elif mode == "floor":
             print(json.dumps(child_floor(rest[0])))
         elif mode == "rdflib":
@@ -237,6 +252,11 @@ def main() -> None:
             else:
                 print(f"    plain rdflib (Graph.add {add:.0f} s + Turtle) {total:.0f} s for the graph stages alone: "
                       f"ours end to end is {total / full['wall']:.1f}x faster, graph + write {total / ours:.1f}x")
+
+        if args.validate:
+            checked = run_child("validate", str(out))
+            print(f"    SHACL validation of the full build ({checked['triples']:,} triples): {checked['wall']:.1f} s, "
+                  f"peak RSS {checked['peak_mb']:,.0f} MB, conforms: {checked['conforms']} ({checked['results']} results)")
 
         documents = sorted(corpus.rglob("*.md"))
         target = documents[len(documents) // 2]
