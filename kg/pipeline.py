@@ -283,14 +283,12 @@ def _read_base(loader: StoreLoader, stack: contextlib.ExitStack) -> dict[str, tu
 
 
 def _write_html(graph: BuiltGraph, out: Path, limit: int, cache: BuildCache | None) -> list[Path]:
-    from kg.ontology_docs import write_ontology_docs
     from kg.viz import write_build_view
 
     reuse, version = (out / VIEW_CACHE_NAME, cache.fingerprint) if cache is not None else (None, "")
     if cache is not None and cache.fresh:
         reuse.unlink(missing_ok=True)  # --clean, or another version of the code: nothing is reused
-    return [write_build_view(graph, out / "graph.html", limit=limit, reuse=reuse, version=version),
-            write_ontology_docs(out / "ontology.html")]
+    return [write_build_view(graph, out / "graph.html", limit=limit, reuse=reuse, version=version)]
 
 
 class _Pending:
@@ -546,6 +544,12 @@ def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cac
             cache.put_parts(((keys[p.name], p, offset, length) for p, offset, length in graph.part_spans() if p.name in keys),
                             (stat.st_size, stat.st_mtime_ns))
         cache.commit()
+    if settings.write_html:
+        from kg.ontology_docs import write_ontology_docs
+
+        # Here, not with graph.html in the forked process: this one would otherwise only wait
+        # (for the store and that process), and the other is the last to finish.
+        written.append(write_ontology_docs(out / "ontology.html"))
     if loader is not None:
         try:
             written.append(loader.finish(hashes if cache is not None else None))
