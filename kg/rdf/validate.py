@@ -34,10 +34,10 @@ from rdflib.namespace import SH, NamespaceManager, split_uri
 from rdflib.term import Variable
 
 from kg.errors import UsageError
-from kg.rdf.class_choice import ClassChoice, check_class_choice, class_choice
 from kg.fsutil import write_text_atomic
 from kg.gen_namespace import ONTOLOGY_FILE
 from kg.namespaces import PREFIXES, RDF, RDFS
+from kg.rdf.class_choice import ClassChoice, check_class_choice, class_choice
 from kg.types import BuiltGraph, ValidationReport, ValidationResult
 
 __all__ = [
@@ -234,7 +234,7 @@ class _Names(NamespaceManager):
 
     pySHACL names every value node it checks (even for a branch of an ``sh:or`` that another
     branch satisfies); minted IRIs make a namespace per document, so at corpus scale that
-    trie cost most of the validation's minutes. Terms of a bound namespace still go to rdflib.
+    trie cost about 20 s of validation. Terms of a bound namespace still go to rdflib.
     """
 
     def normalizeUri(self, rdfTerm: str) -> str:  # noqa: N802, N803 (rdflib's name)
