@@ -434,31 +434,29 @@ def _open_segments(out: Path, cache: BuildCache | None) -> int | None:
         return None
     for stray in out.glob(f".{SEGMENTS_NAME}.*.tmp"):  # left by a build that crashed
         stray.unlink(missing_ok=True)
-    path = out / SEGMENTS_NAME
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    stat = os.fstat(fd)
-    if cache.segments_stamp() != (stat.st_size, stat.st_mtime_ns):
-        os.close(fd)
-        return None
-    return fd
+    return _open_stamped(out / SEGMENTS_NAME, cache.segments_stamp())
 
 
 def _old_turtle(out: Path, cache: BuildCache) -> tuple[int, dict[str, tuple[int, int]]] | None:
     """The last build's ``graph.ttl``, open for reading, with where each graph's Turtle is in
     it, if the cache describes that file (not one edited or written since)."""
     stamp, spans = cache.turtle_spans()
+    fd = _open_stamped(out / "graph.ttl", stamp)
+    return (fd, spans) if fd is not None else None
+
+
+def _open_stamped(path: Path, stamp: tuple[int, int] | None) -> int | None:
+    """``path`` open for reading if its (size, mtime_ns) is ``stamp``: still the file the
+    cache recorded, not one deleted, edited or written since."""
     try:
-        fd = os.open(out / "graph.ttl", os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     stat = os.fstat(fd)
     if stamp != (stat.st_size, stat.st_mtime_ns):
         os.close(fd)
         return None
-    return fd, spans
+    return fd
 
 
 def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cache, before, loader,

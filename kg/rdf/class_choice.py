@@ -19,10 +19,11 @@ import rdflib
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH
 
-__all__ = ["ClassChoice", "check_class_choice", "class_choice"]
+__all__ = ["SEVERITIES", "TARGET_KINDS", "ClassChoice", "check_class_choice", "class_choice"]
 
-_TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
-_SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+# SHACL's target predicates, and its severities as results name them (kg.rdf.validate uses both).
+TARGET_KINDS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +66,10 @@ def class_choice(shapes: rdflib.Graph, shape: rdflib.term.Node, members: rdflib.
         if len(rest) != 1 or rest[0][0] != SH["class"] or not isinstance(rest[0][1], rdflib.URIRef):
             return None
         classes.append(rest[0][1])
-    targets = tuple(sorted((kind, value) for kind in _TARGETS for value in shapes.objects(shape, kind)))
+    targets = tuple(sorted((kind, value) for kind in TARGET_KINDS for value in shapes.objects(shape, kind)))
     if not classes or not targets:
         return None
-    severity = _SEVERITIES.get(shapes.value(shape, SH.severity), "Violation")
+    severity = SEVERITIES.get(shapes.value(shape, SH.severity), "Violation")
     return ClassChoice(shape, path, tuple(classes), targets, messages[0], severity)
 
 

@@ -37,7 +37,7 @@ from kg.errors import UsageError
 from kg.fsutil import write_text_atomic
 from kg.gen_namespace import ONTOLOGY_FILE
 from kg.namespaces import PREFIXES, RDF, RDFS
-from kg.rdf.class_choice import ClassChoice, check_class_choice, class_choice
+from kg.rdf.class_choice import SEVERITIES, TARGET_KINDS, ClassChoice, check_class_choice, class_choice
 from kg.types import BuiltGraph, ValidationReport, ValidationResult
 
 __all__ = [
@@ -55,10 +55,8 @@ SHAPES_NS = "https://w3id.org/foresight-kg/shapes#"
 
 # How results name terms: the project's prefixes, plus the shapes' own and SPDX's.
 _SHORT = {**PREFIXES, "fsh": SHAPES_NS, "sh": str(SH), "spdx": "http://spdx.org/rdf/terms#"}
-_SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 _TEMPLATE = re.compile(r"\{[?$]([A-Za-z_][A-Za-z0-9_]*)\}")
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-_TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +312,7 @@ def _split_shapes(shapes: rdflib.Graph) -> tuple[rdflib.Graph, tuple[_SparqlCons
         )
         query = f"{prefixes}SELECT * WHERE {{\n{{ SELECT DISTINCT ?this WHERE {{ {targets} }} }}\n{{ {body} }}\n}}"
         message = str(shapes.value(node, SH.message) or shapes.value(shape, SH.message) or "SPARQL constraint failed")
-        severity = _SEVERITIES.get(shapes.value(shape, SH.severity), "Violation")
+        severity = SEVERITIES.get(shapes.value(shape, SH.severity), "Violation")
         constraints.append(_SparqlConstraint(shape, query, message, severity))
     return core, tuple(constraints), tuple(choices)
 
@@ -322,7 +320,7 @@ def _split_shapes(shapes: rdflib.Graph) -> tuple[rdflib.Graph, tuple[_SparqlCons
 def _target_pattern(shapes: rdflib.Graph, shape) -> str | None:
     """A SPARQL pattern binding ``?this`` to each focus node of ``shape``'s targets."""
     parts: list[str] = []
-    for kind in _TARGETS:
+    for kind in TARGET_KINDS:
         for value in shapes.objects(shape, kind):
             term = value.n3()
             if kind == SH.targetClass:
@@ -398,7 +396,7 @@ def _read_results(found: rdflib.Graph, data: rdflib.Graph) -> Iterator[Validatio
             message=messages[0] if messages else "constraint failed",
             shape=_short(str(shape)) if isinstance(shape, rdflib.URIRef) else _component(found, node),
             value=_rdflib_text(value) if value is not None else None,
-            severity=_SEVERITIES.get(found.value(node, SH.resultSeverity), "Violation"),
+            severity=SEVERITIES.get(found.value(node, SH.resultSeverity), "Violation"),
         )
 
 
