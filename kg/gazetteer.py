@@ -36,8 +36,8 @@ from urllib.parse import urljoin, urlsplit
 import pyoxigraph as ox
 
 from kg.errors import InputError, OntologyError
-from kg.gen_namespace import ONTOLOGY_DIR
 from kg.fsutil import write_bytes_atomic
+from kg.gen_namespace import ONTOLOGY_DIR
 from kg.iri import entity_iri
 from kg.namespaces import DCTERMS, FS, ID, ORG, PREFIXES, RDF, RDFS, SDO, SKOS, XSD
 from kg.text import clean_text

@@ -18,7 +18,7 @@ import pytest
 from kg.pipeline import build
 from kg.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import EXAMPLES, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -58,10 +58,10 @@ def test_installed_wheel_builds_the_examples_as_a_checkout_does(wheel, tmp_path)
                            cwd=tmp_path, env=env, check=True, capture_output=True, text=True).stdout.strip()
     assert Path(where) == site / "kg" / "_ontology"
 
-    run = subprocess.run([sys.executable, "-m", "kg.cli", "build", str(ROOT / "examples" / "corpus"), "--out", str(tmp_path / "out"),
+    run = subprocess.run([sys.executable, "-m", "kg.cli", "build", str(EXAMPLES), "--out", str(tmp_path / "out"),
                           "--no-html"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
-    build([ROOT / "examples" / "corpus"], tmp_path / "here", Settings(write_html=False))
+    build([EXAMPLES], tmp_path / "here", Settings(write_html=False))
     assert (tmp_path / "out" / "graph.ttl").read_bytes() == (tmp_path / "here" / "graph.ttl").read_bytes()
     assert (tmp_path / "out" / "validation.txt").read_text().startswith("Conforms: yes")
     provenance = (tmp_path / "out" / "provenance.ttl").read_text()
