@@ -58,9 +58,10 @@ __all__ = [
     "pause_gc",
     "plot_report",
     "project_nquads",
-    "project_segments",
     "project_quads",
+    "project_segments",
     "rank_cited",
+    "read_segments",
     "relation_label",
     "render_report",
     "summarise_months",
@@ -597,27 +598,46 @@ def project_segments(graph: BuiltGraph, *, leave_out: bytes | None = None, reuse
     ``leave_out`` and ``version`` (of the code), and the file is rewritten for the next call:
     after one document changed, the view reads one segment instead of thousands.
     """
+    projection, save = read_segments(graph, leave_out=leave_out, reuse=reuse, version=version)
+    save()
+    return projection
+
+
+def read_segments(graph: BuiltGraph, *, leave_out: bytes | None = None, reuse: Path | None = None,
+                  version: str = "") -> tuple[Projection, Callable[[], None]]:
+    """``project_segments``, leaving the rewrite of ``reuse`` to the caller: ``save`` does it
+    (a no-op without ``reuse``), so that a build can deliver its page first."""
+    kept: dict[str, bytes] = {}
     with pause_gc():
         if reuse is None or not graph.hashes:
-            return project_nquads((data for _, data in graph.segments), leave_out=leave_out)
-        return _project(_read(_reused_terms(graph, leave_out, reuse, version)))
+            return project_nquads((data for _, data in graph.segments), leave_out=leave_out), lambda: None
+        key = _reuse_key(leave_out, version)
+        projection = _project(_read(_reused_terms(graph, leave_out, reuse, key, kept)))
+    return projection, partial(_save_terms, reuse, key, kept)
 
 
-def _reused_terms(graph: BuiltGraph, leave_out: bytes | None, path: Path, version: str) -> Iterator[_Terms]:
+def _reuse_key(leave_out: bytes | None, version: str) -> str:
     # marshal's format belongs to the Python version, so the version is part of the key.
-    key = f"{version}\t{leave_out!r}\t{sys.version}\t{marshal.version}"
+    return f"{version}\t{leave_out!r}\t{sys.version}\t{marshal.version}"
+
+
+def _reused_terms(graph: BuiltGraph, leave_out: bytes | None, path: Path, key: str, kept: dict[str, bytes]) -> Iterator[_Terms]:
+    """Each segment's terms, from ``path`` where it holds them under ``key``; ``kept`` is
+    filled with what the next call can reuse."""
     try:
         stored_key, old = marshal.loads(path.read_bytes())
     except (OSError, EOFError, ValueError, TypeError):
         stored_key, old = None, {}
     if stored_key != key:
         old = {}
-    kept: dict[str, bytes] = {}
     for index, (_, digest) in enumerate(graph.hashes):
         blob = old.get(digest)
         terms = marshal.loads(blob) if blob is not None else list(_text_terms([graph.segments[index][1]], leave_out))
         kept[digest] = blob if blob is not None else marshal.dumps(terms)
         yield from terms
+
+
+def _save_terms(path: Path, key: str, kept: dict[str, bytes]) -> None:
     write_bytes_atomic(path, marshal.dumps((key, kept)))
 
 

@@ -44,10 +44,10 @@ SEGMENTS_NAME = "cache.nq"
 VIEW_CACHE_NAME = "cache.view"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
-CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB, used INTEGER);
-CREATE TABLE IF NOT EXISTS scans (key TEXT PRIMARY KEY, value BLOB, used INTEGER);
+CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB);
+CREATE TABLE IF NOT EXISTS scans (key TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS segments (graph TEXT PRIMARY KEY, hash TEXT, nquads BLOB);
-CREATE TABLE IF NOT EXISTS parts (key TEXT PRIMARY KEY, part BLOB, used INTEGER);
+CREATE TABLE IF NOT EXISTS parts (key TEXT PRIMARY KEY, part BLOB);
 """
 _ROOT = Path(__file__).resolve().parent
 
@@ -101,6 +101,9 @@ class BuildCache:
         self.fresh = fresh
         self.hits = {"parsed": 0, "scans": 0, "parts": 0}
         self.misses = {"parsed": 0, "scans": 0, "parts": 0}
+        # The keys this build read or wrote, by table; ``commit`` drops the others. Kept here,
+        # not marked in the tables: marking a corpus's rows cost more than reading them.
+        self._used: dict[str, set[str]] = {"parsed": set(), "scans": set(), "parts": set()}
 
     @classmethod
     def open(cls, folder: Path, fingerprint: str, *, clean: bool = False) -> BuildCache:
@@ -122,9 +125,6 @@ class BuildCache:
             db.executescript(_SCHEMA)
             with db:
                 db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint.encode(),))
-        db.execute("UPDATE parsed SET used=0")
-        db.execute("UPDATE scans SET used=0")
-        db.execute("UPDATE parts SET used=0")
         return cls(db, fingerprint, fresh)
 
     # ------------------------------------------------------------------ meta
@@ -144,47 +144,40 @@ class BuildCache:
             self.misses["parsed"] += 1
             return None
         self.hits["parsed"] += 1
-        self._db.execute("UPDATE parsed SET used=1 WHERE key=?", (key,))
+        self._used["parsed"].add(key)
         return pickle.loads(row[0])
 
     def put_parsed(self, key: str, value: object) -> None:
-        self._db.execute("INSERT OR REPLACE INTO parsed VALUES (?, ?, 1)", (key, pickle.dumps(value, protocol=5)))
+        self._used["parsed"].add(key)
+        self._db.execute("INSERT OR REPLACE INTO parsed VALUES (?, ?)", (key, pickle.dumps(value, protocol=5)))
 
     # ------------------------------------------------------------------ scans
 
     def get_scans(self, keys: Sequence[str]) -> dict[str, object]:
         """The cached scans among ``keys`` (marshal-able values)."""
-        found: dict[str, object] = {}
-        for chunk in _chunks(keys, 900):
-            marks = ",".join("?" * len(chunk))
-            for key, value in self._db.execute(f"SELECT key, value FROM scans WHERE key IN ({marks})", chunk):
-                found[key] = marshal.loads(value)
-            self._db.execute(f"UPDATE scans SET used=1 WHERE key IN ({marks})", chunk)
+        found = {key: marshal.loads(value) for key, value in self._select("scans", "value", keys)}
         self.hits["scans"] += len(found)
         self.misses["scans"] += len(set(keys)) - len(found)
         return found
 
     def put_scans(self, items: Iterable[tuple[str, object]]) -> None:
-        self._db.executemany("INSERT OR REPLACE INTO scans VALUES (?, ?, 1)", ((k, marshal.dumps(v)) for k, v in items))
+        rows = [(key, marshal.dumps(value)) for key, value in items]
+        self._used["scans"].update(key for key, _ in rows)
+        self._db.executemany("INSERT OR REPLACE INTO scans VALUES (?, ?)", rows)
 
     # ------------------------------------------------------------------ document graphs
 
     def get_parts(self, keys: Sequence[str]) -> dict[str, tuple[GraphPart, int, int]]:
         """The cached parts among ``keys``, each with the offset and length of its N-Quads in
         ``SEGMENTS_NAME`` as ``segments_stamp`` found it."""
-        found: dict[str, tuple[GraphPart, int, int]] = {}
-        for chunk in _chunks(keys, 900):
-            marks = ",".join("?" * len(chunk))
-            for key, value in self._db.execute(f"SELECT key, part FROM parts WHERE key IN ({marks})", chunk):
-                found[key] = GraphPart.unpacked(marshal.loads(value))
-            self._db.execute(f"UPDATE parts SET used=1 WHERE key IN ({marks})", chunk)
-        return found
+        return {key: GraphPart.unpacked(marshal.loads(value)) for key, value in self._select("parts", "part", keys)}
 
     def put_parts(self, items: Iterable[tuple[str, GraphPart, int, int]], stamp: tuple[int, int]) -> None:
         """Keep (key, part, offset, length) items, describing the segments file whose
         (size, mtime_ns) is ``stamp``."""
-        self._db.executemany("INSERT OR REPLACE INTO parts VALUES (?, ?, 1)",
-                             ((key, marshal.dumps(part.packed(offset, length))) for key, part, offset, length in items))
+        rows = [(key, marshal.dumps(part.packed(offset, length))) for key, part, offset, length in items]
+        self._used["parts"].update(key for key, _ in rows)
+        self._db.executemany("INSERT OR REPLACE INTO parts VALUES (?, ?)", rows)
         self.put_meta("segments stamp", stamp)
 
     def segments_stamp(self) -> tuple[int, int] | None:
@@ -218,14 +211,32 @@ class BuildCache:
         self._db.executemany("DELETE FROM segments WHERE graph=?", gone)
         self._db.executemany("INSERT OR REPLACE INTO segments VALUES (?, ?, ?)", rows)
 
+    def _select(self, table: str, column: str, keys: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+        """(key, ``column``) of the rows of ``table`` among ``keys``, which are marked used."""
+        wanted = set(keys)
+        used = self._used[table]
+        if len(wanted) * 4 >= self._count(table):
+            # Most of the table is wanted (a rebuild): one pass over it is several times
+            # faster than looking each key up.
+            rows = (row for row in self._db.execute(f"SELECT key, {column} FROM {table}") if row[0] in wanted)
+        else:
+            rows = (row for chunk in _chunks(sorted(wanted), 900)
+                    for row in self._db.execute(f"SELECT key, {column} FROM {table} WHERE key IN ({','.join('?' * len(chunk))})", chunk))
+        for key, value in rows:
+            used.add(key)
+            yield key, value
+
+    def _count(self, table: str) -> int:
+        return self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
     # ------------------------------------------------------------------ end
 
     def commit(self) -> None:
         """Drop entries this build did not use (deleted or changed inputs) and save."""
         with self._db:
-            self._db.execute("DELETE FROM parsed WHERE used=0")
-            self._db.execute("DELETE FROM scans WHERE used=0")
-            self._db.execute("DELETE FROM parts WHERE used=0")
+            for table, used in self._used.items():
+                stale = [(key,) for (key,) in self._db.execute(f"SELECT key FROM {table}") if key not in used]
+                self._db.executemany(f"DELETE FROM {table} WHERE key=?", stale)
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:

@@ -204,17 +204,18 @@ def extract_entities(
     if progress:
         progress("extract", 0, len(units))
     scanner = None
+    languages: dict[tuple[str, str], str | None] = {}
     if settings.scheduler:
         from kg.extract.dask_scan import PipelineRecipe, Scanner
 
         recipe = PipelineRecipe(gazetteer, tuple(terms), settings.spacy_model, content_key(*_extraction_inputs(settings), *map(repr, terms)))
         scanner = Scanner(settings.scheduler, recipe)
     try:
-        found = extract_mentions(units, nlp, jobs=settings.jobs, cache=cache, terms=terms, scanner=scanner)
+        found = extract_mentions(units, nlp, jobs=settings.jobs, cache=cache, terms=terms, scanner=scanner, found_languages=languages)
     finally:
         if scanner is not None:
             scanner.close()
-    mentions = drop_foreign_rule_mentions(found, docs, units)
+    mentions = drop_foreign_rule_mentions(found, docs, units, languages)
     if found_mentions is not None:
         found_mentions(mentions)
     if lap:
@@ -282,31 +283,41 @@ def _read_base(loader: StoreLoader, stack: contextlib.ExitStack) -> dict[str, tu
     return found
 
 
-def _write_html(graph: BuiltGraph, out: Path, limit: int, cache: BuildCache | None) -> list[Path]:
+def _write_html(graph: BuiltGraph, out: Path, limit: int, cache: BuildCache | None,
+                written: Callable[[Path], None] | None = None) -> list[Path]:
     from kg.viz import write_build_view
 
     reuse, version = (out / VIEW_CACHE_NAME, cache.fingerprint) if cache is not None else (None, "")
     if cache is not None and cache.fresh:
         reuse.unlink(missing_ok=True)  # --clean, or another version of the code: nothing is reused
-    return [write_build_view(graph, out / "graph.html", limit=limit, reuse=reuse, version=version)]
+    return [write_build_view(graph, out / "graph.html", limit=limit, reuse=reuse, version=version, written=written)]
 
 
 class _Pending:
-    """Work running in a forked process; ``get`` waits for it and re-raises its error."""
+    """Work running in a forked process: ``get`` waits for its answer and re-raises its error;
+    ``close`` waits for the process to end (it may still be saving what the next build reuses)."""
 
     def __init__(self, process, receiver) -> None:
         self._process, self._receiver = process, receiver
+        self._answered = False
 
     def get(self):
         try:
             ok, value = self._receiver.recv()
         except EOFError:
-            ok, value = False, f"the process drawing the views died (exit {self._process.exitcode})"
-        finally:
             self._process.join()
+            ok, value = False, f"the process drawing the views died (exit {self._process.exitcode})"
+        self._answered = True
         if not ok:
+            self._process.join()
             raise KgError(f"drawing graph.html failed: {value}")
         return value
+
+    def close(self) -> None:
+        """Wait for the process to end; if the build failed before asking for its answer, stop it."""
+        if not self._answered:
+            self._process.terminate()
+        self._process.join()
 
 
 def _start_html(graph: BuiltGraph, out: Path, limit: int, cache: BuildCache | None) -> _Pending:
@@ -323,10 +334,21 @@ def _start_html(graph: BuiltGraph, out: Path, limit: int, cache: BuildCache | No
         # igraph imports matplotlib's pyplot when it can (0.7 s) for drawing it never does
         # here; this process only draws the page and exits.
         sys.modules.setdefault("matplotlib", None)
+        sent = False
+
+        def written(path: Path) -> None:
+            # The parent goes on as soon as the page is there; the view's cache is saved after.
+            nonlocal sent
+            sender.send((True, [path]))
+            sent = True
         try:
-            sender.send((True, _write_html(graph, out, limit, cache)))
+            _write_html(graph, out, limit, cache, written)
         except BaseException as exc:  # noqa: BLE001 (reported to the parent, which raises)
-            sender.send((False, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+            if not sent:
+                sender.send((False, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+                return
+            # Only the view's cache was lost: the next build reads every segment again.
+            print(f"kg: warning: could not save {out / VIEW_CACHE_NAME}: {exc}", file=sys.stderr)
 
     process = context.Process(target=run, daemon=True)
     process.start()
@@ -504,6 +526,8 @@ def _build_rest(docs, rows, iris, outcomes, inputs, out, settings, progress, cac
         lap("validate")
     out.mkdir(parents=True, exist_ok=True)
     html = _start_html(graph, out, settings.view_limit, cache) if settings.write_html else None
+    if html is not None:
+        stack.callback(html.close)
     # Started after the fork above, which must not copy a running thread.
     store = None
     if settings.write_store and loader is None:

@@ -29,7 +29,7 @@ import re
 import time
 import zlib
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -43,7 +43,7 @@ from kg.analysis import (
     compute_centrality,
     load_projection,
     pause_gc,
-    project_segments,
+    read_segments,
     relation_label,
 )
 from kg.errors import QueryError, UsageError
@@ -566,21 +566,26 @@ def write_store_view(store: ox.Store, options: ViewOptions, path: Path) -> ViewR
 BIG_GRAPH = 1_000_000
 
 
-def write_build_view(graph: BuiltGraph, path: Path, *, limit: int = 2000, reuse: Path | None = None, version: str = "") -> Path:
+def write_build_view(graph: BuiltGraph, path: Path, *, limit: int = 2000, reuse: Path | None = None, version: str = "",
+                     written: Callable[[Path], None] | None = None) -> Path:
     """Write the build's ``graph.html``: the same view as an unfiltered ``kg viz`` (for a graph
     of more than ``BIG_GRAPH`` statements, without the mentions' quoted text as evidence).
-    ``reuse`` and ``version``: see ``project_segments``."""
+    ``reuse`` and ``version``: see ``project_segments``; ``written`` is told the page's path
+    as soon as it is written, before ``reuse`` is saved."""
     # A mention annotation, its target and its selector are the subjects with "/mention/" in their IRI.
     leave_out = b"/mention/" if graph.triples > BIG_GRAPH else None
     # Nothing the view makes is garbage before it is done, yet at corpus scale collections
     # would walk its millions of objects again and again (in the build's forked child, the
     # parent's objects too, copying their pages).
     with pause_gc():
-        projection = project_segments(graph, leave_out=leave_out, reuse=reuse, version=version)
+        projection, save = read_segments(graph, leave_out=leave_out, reuse=reuse, version=version)
         write_view(projection, ViewOptions(limit=limit), path)
         # networkx's views of the graph refer back to it, so only a collection, walking all
         # of it first, would free it; emptied, its contents go at once.
         projection.graph.clear()
+    if written is not None:
+        written(path)
+    save()
     return path
 
 

@@ -238,7 +238,7 @@ def _scan_both_ways(texts: list[str], terms) -> None:
     whole = make_pipeline(gazetteer, terms)
     batches = [(text, [(TextUnit("d", "https://example.org/d", "summary", text), 0)]) for text in texts]
     expected = scan_batches(batches, whole)
-    assert any(found for found, _ in expected), "nothing found: the comparison would prove nothing"
+    assert any(found for found, *_ in expected), "nothing found: the comparison would prove nothing"
     for batch, want in zip(batches, expected):
         few = make_pipeline(gazetteer, terms, only_for=[_for_spacy(batch[0])])
         assert scan_batches([batch], few) == [want], batch[0][:200]
@@ -271,3 +271,30 @@ def test_pipeline_for_a_few_texts_on_the_real_corpus(shared: Path):
     docs = [parse_document(p) for p in random.Random(7).sample(sorted((shared / "corpus").rglob("*.md")), 12)]
     texts = [t for d in docs for t in (d.doc.title, d.doc.summary, *(r.description for r in d.records[:3])) if t]
     _scan_both_ways(texts, table_terms(rows))
+
+
+def test_a_french_table_cell_keeps_only_known_names_and_its_language_comes_with_the_scan(tmp_path: Path):
+    """The language of a cell is detected while the cell is scanned (and cached with the
+    scan), with the same outcome as detecting it afterwards."""
+    from kg.extract.mentions import drop_foreign_rule_mentions, extract_mentions, text_units
+    from kg.extract.nlp import make_pipeline
+    from kg.gazetteer import DEFAULT_GAZETTEERS, load_gazetteer
+    from kg.pipeline import collect_documents, discover_inputs, read_inputs
+    from kg.rdf.build import assign_record_iris, distinct_records
+
+    tech = ("| Widget | Le Bureau of Imaginary Affairs a publié une note sur les compétences des élèves et des enseignants. | 3 |\n"
+            "| Gadget | The Bureau of Imaginary Affairs published a note on the skills of pupils and of their teachers. | 3 |")
+    write_doc(tmp_path / "in", "a.md", "A note", "The government must finalise its plan for the adoption of AI by June.", tech)
+    report = build([tmp_path / "in"], tmp_path / "out", SETTINGS)
+    assert report.inputs[0].language == "en"
+    rows = select(store_of(tmp_path / "out"), """SELECT ?row ?rule WHERE { ?m a fs:Mention ; fs:rule ?rule ; rdfs:label ?exact ;
+        oa:hasTarget/oa:hasSource/rdfs:label ?row FILTER(CONTAINS(?exact, "Imaginary")) }""")
+    assert rows == [{"row": "Gadget", "rule": "org-pattern"}]
+
+    docs, records, _ = collect_documents(read_inputs(discover_inputs([tmp_path / "in"])))
+    rows_ = distinct_records(records)
+    units = text_units(docs, rows_, assign_record_iris(rows_))
+    languages: dict = {}
+    found = extract_mentions(units, make_pipeline(load_gazetteer(DEFAULT_GAZETTEERS)), found_languages=languages)
+    assert sorted(languages.values(), key=str) == ["en", "fr"]
+    assert drop_foreign_rule_mentions(found, docs, units, languages) == drop_foreign_rule_mentions(found, docs, units)

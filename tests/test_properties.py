@@ -65,3 +65,17 @@ def test_any_cell_text_round_trips_through_turtle_and_ntriples(name, description
         assert descriptions == ({record.description} if record.description else set())
         labels = {str(o) for s, o in g.subject_objects(rdflib.RDFS.label) if "/concern/" in str(s)}
         assert labels == {record.label}
+
+
+def test_a_row_with_every_cell_set_survives_the_cache():
+    """``Record.__reduce__`` names its fields one by one: a field added later must be added there."""
+    import dataclasses
+    import pickle
+
+    from kg.types import Record, RecordKind
+
+    values = {"kind": RecordKind.SIGNAL, "line": 7, "relevancy": 4, "other": (("header", "value"),)}
+    row = Record(**{f.name: values.get(f.name, f"{f.name} text") for f in dataclasses.fields(Record)})
+    back = pickle.loads(pickle.dumps(row, protocol=5))
+    assert back == row
+    assert all(getattr(back, f.name) == getattr(row, f.name) for f in dataclasses.fields(Record))

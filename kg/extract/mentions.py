@@ -68,43 +68,61 @@ def text_units(docs: Sequence[SourceDoc], rows: Sequence[Record], iris: Mapping[
 _LANGUAGE_FREE_RULES = ("gazetteer", "acronym", "table-name")
 
 
-def drop_foreign_rule_mentions(mentions: Sequence[Mention], docs: Sequence[SourceDoc], units: Sequence[TextUnit]) -> list[Mention]:
+def drop_foreign_rule_mentions(mentions: Sequence[Mention], docs: Sequence[SourceDoc], units: Sequence[TextUnit],
+                               languages: Mapping[tuple[str, str], str | None] | None = None) -> list[Mention]:
     """Keep only language-free mentions (known names, acronyms) in text that is not English.
 
     The name rules and barrier cues are English; on a French summary they would be guessing.
     A document's own text takes the document's language; a table cell of five words or more
-    its own (the source pipeline often wrote English tables for French articles).
+    its own (the source pipeline often wrote English tables for French articles), taken from
+    ``languages`` ((target, section) → language, as ``extract_mentions`` found them) where
+    it holds the cell.
     """
     doc_language = {document_iri(d.doc_id): d.language for d in docs}
+    languages = languages or {}
     # Only texts holding a mention that could be dropped need their language (detecting it
     # for every table cell of a corpus cost seconds).
-    asked = {(m.target, m.section) for m in mentions if m.rule not in _LANGUAGE_FREE_RULES and not m.rule.startswith("model:")}
+    asked = {(m.target, m.section) for m in mentions if _needs_language(m.rule)}
     foreign: set[tuple[str, str]] = set()
     for unit in units:
-        if (unit.target, unit.section) not in asked:
+        place = (unit.target, unit.section)
+        if place not in asked:
             continue
         if unit.target in doc_language:
             language = doc_language[unit.target]
+        elif place in languages:
+            language = languages[place]
         else:
-            language = detect_language(unit.text, min_words=5)
+            language = _cell_language(unit.text)
         if language not in (None, "en"):
             foreign.add((unit.target, unit.section))
     if not foreign:
         return list(mentions)
-    return [m for m in mentions if (m.target, m.section) not in foreign or m.rule in _LANGUAGE_FREE_RULES or m.rule.startswith("model:")]
+    return [m for m in mentions if (m.target, m.section) not in foreign or not _needs_language(m.rule)]
+
+
+def _needs_language(rule: str) -> bool:
+    """Whether a mention found by ``rule`` is dropped from text that is not English."""
+    return rule not in _LANGUAGE_FREE_RULES and not rule.startswith("model:")
+
+
+def _cell_language(text: str) -> str | None:
+    return detect_language(text, min_words=5)
 
 
 def table_terms(rows: Iterable[Record]) -> list[TableTerm]:
     """Technology and behavior names, one term per spelling, to be found in any text."""
-    seen: dict[tuple[str, str], TableTerm] = {}
+    seen: dict[tuple[str, str], TableTerm | None] = {}
     for record in rows:
         label = _TERM_LABEL.get(record.kind)
-        if label is None or not record.name or not table_term_ok(record.name):
+        if label is None or not record.name:
             continue
+        spelling = (label, record.name.lower())
+        if spelling in seen or not table_term_ok(record.name):
+            continue  # the first row with a spelling gives its term, as before
         key = lemma_key(record.name)
-        if key:
-            seen.setdefault((label, record.name.lower()), TableTerm(record.name, label, key))
-    return [seen[k] for k in sorted(seen)]
+        seen[spelling] = TableTerm(record.name, label, key) if key else None
+    return [term for _, term in sorted(seen.items(), key=lambda kv: kv[0]) if term is not None]
 
 
 def extract_mentions(
@@ -116,6 +134,7 @@ def extract_mentions(
     cache: BuildCache | None = None,
     terms: Sequence[TableTerm] = (),
     scanner: Scanner | None = None,
+    found_languages: dict[tuple[str, str], str | None] | None = None,
 ) -> list[Mention]:
     """Find entity mentions in every unit.
 
@@ -126,6 +145,8 @@ def extract_mentions(
     be a function that makes a pipeline for the texts it is given (as spaCy will read them),
     called only if some text needs reading; with a
     ``scanner`` (a Dask cluster) they run as its tasks. The result is the same either way.
+    ``found_languages``, if given, is filled with the languages of table cells that
+    ``drop_foreign_rule_mentions`` asks for, detected during the scan.
 
     With a ``cache``, a text read by an earlier build with the same pipeline is not read
     again, unless a table name (``terms``, the ones the pipeline was made with) was added,
@@ -150,7 +171,11 @@ def extract_mentions(
     mentions: list[Mention] = []
     definitions: _Definitions = defaultdict(Counter)
     for (_, parts), key in zip(batches, keys):
-        raw, defs = results[key]
+        raw, defs, languages = results[key]
+        if found_languages is not None:
+            for index, language in languages:
+                unit = parts[index][0]
+                found_languages[(unit.target, unit.section)] = language
         for index, *rest in raw:
             unit = parts[index][0]
             mentions.append(Mention(unit.doc_id, unit.target, unit.section, rest[0], rest[1], rest[2], EntityKind(rest[3]),
@@ -165,9 +190,10 @@ def extract_mentions(
 
 _Definitions = dict[str, Counter]
 # One batch's scan: its mentions as (part index, start, end, surface, kind, rule, key, sentence,
-# sentence start) and its acronym definitions as (short, key, kind): plain values, so that
-# they cache (marshal) and travel (Dask) cheaply.
-BatchResult = tuple[list[tuple], list[tuple[str, str, str]]]
+# sentence start), its acronym definitions as (short, key, kind) and the languages of its
+# table cells as (part index, language): plain values, so that they cache (marshal) and travel
+# (Dask) cheaply.
+BatchResult = tuple[list[tuple], list[tuple[str, str, str]], list[tuple[int, str | None]]]
 Batch = tuple[str, list[tuple[TextUnit, int]]]
 
 
@@ -178,7 +204,9 @@ _PIECE = 100_000
 
 
 def _batch_key(text: str, parts: Sequence[tuple[TextUnit, int]]) -> str:
-    return content_key(text, *(f"{u.doc_id}\t{u.target}\t{u.section}\t{offset}" for u, offset in parts))
+    # Where each part sits, as one string: ids, IRIs and section names hold no tab or newline.
+    # Two hashed parts, not one a unit: a corpus has a hundred thousand batches.
+    return content_key(text, "\n".join(f"{u.doc_id}\t{u.target}\t{u.section}\t{offset}" for u, offset in parts))
 
 
 def _changed_terms(before: object, terms: Sequence[TableTerm]) -> list[str]:
@@ -263,8 +291,16 @@ def scan_batches(batches: Sequence[Batch], nlp: Language, batch_size: int = 256)
     results: list[BatchResult] = []
     for (text, parts), doc in zip(batches, nlp.pipe((_for_spacy(text) for text, _ in batches), batch_size=batch_size)):
         found = list(_doc_mentions(parts, doc, model))
-        results.append((found, list(_definitions(text, parts, found))))
+        results.append((found, list(_definitions(text, parts, found)), _languages(parts, found)))
     return results
+
+
+def _languages(parts: Sequence[tuple[TextUnit, int]], found: Sequence[tuple]) -> list[tuple[int, str | None]]:
+    """The language of each table cell holding a mention that text not in English drops
+    (see ``drop_foreign_rule_mentions``): found here, in the workers, and cached with the scan."""
+    asked = sorted({m[0] for m in found if _needs_language(m[5])})
+    return [(i, _cell_language(parts[i][0].text)) for i in asked
+            if parts[i][0].target != document_iri(parts[i][0].doc_id)]
 
 
 def _definitions(text: str, parts: Sequence[tuple[TextUnit, int]], found: list[tuple]) -> Iterator[tuple[str, str, str]]:
