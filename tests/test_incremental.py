@@ -256,3 +256,29 @@ def test_the_view_reads_only_changed_segments_and_draws_the_same_page(tmp_path, 
     read.clear()
     write_build_view(graph, page, reuse=cache_file, version="v2")
     assert sum(read) == len(graph.segments) and page.read_bytes() == first
+
+
+@pytest.mark.parametrize("asked", [1, 30])
+def test_the_cache_finds_what_is_asked_by_key_or_in_one_pass_and_keeps_only_what_a_build_used(tmp_path, asked):
+    """A few keys are looked up one by one, most of the table in one pass (``asked`` of 40);
+    either way the same entries come back, and ``commit`` drops the ones this build neither
+    read nor wrote."""
+    from kg.cache import BuildCache
+
+    first = BuildCache.open(tmp_path, "v1")
+    first.put_scans((f"k{i}", ([(i, "x")], [], [])) for i in range(40))
+    first.commit()
+    first.close()
+
+    second = BuildCache.open(tmp_path, "v1")
+    keys = [f"k{i}" for i in range(asked)] + ["absent"]
+    found = second.get_scans(keys)
+    assert found == {f"k{i}": ([(i, "x")], [], []) for i in range(asked)}
+    assert (second.hits["scans"], second.misses["scans"]) == (asked, 1)
+    second.put_scans([("new", ([], [], []))])
+    second.commit()
+    second.close()
+
+    third = BuildCache.open(tmp_path, "v1")
+    assert set(third.get_scans([f"k{i}" for i in range(40)] + ["new"])) == {f"k{i}" for i in range(asked)} | {"new"}
+    third.close()
