@@ -287,13 +287,13 @@ def test_a_french_table_cell_keeps_only_known_names_and_its_language_comes_with_
     write_doc(tmp_path / "in", "a.md", "A note", "The government must finalise its plan for the adoption of AI by June.", tech)
     report = build([tmp_path / "in"], tmp_path / "out", SETTINGS)
     assert report.inputs[0].language == "en"
-    rows = select(store_of(tmp_path / "out"), """SELECT ?row ?rule WHERE { ?m a fs:Mention ; fs:rule ?rule ; rdfs:label ?exact ;
+    found_in = select(store_of(tmp_path / "out"), """SELECT ?row ?rule WHERE { ?m a fs:Mention ; fs:rule ?rule ; rdfs:label ?exact ;
         oa:hasTarget/oa:hasSource/rdfs:label ?row FILTER(CONTAINS(?exact, "Imaginary")) }""")
-    assert rows == [{"row": "Gadget", "rule": "org-pattern"}]
+    assert found_in == [{"row": "Gadget", "rule": "org-pattern"}]
 
     docs, records, _ = collect_documents(read_inputs(discover_inputs([tmp_path / "in"])))
-    rows_ = distinct_records(records)
-    units = text_units(docs, rows_, assign_record_iris(rows_))
+    rows = distinct_records(records)
+    units = text_units(docs, rows, assign_record_iris(rows))
     languages: dict = {}
     found = extract_mentions(units, make_pipeline(load_gazetteer(DEFAULT_GAZETTEERS)), found_languages=languages)
     assert sorted(languages.values(), key=str) == ["en", "fr"]

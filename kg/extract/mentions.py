@@ -122,7 +122,7 @@ def table_terms(rows: Iterable[Record]) -> list[TableTerm]:
             continue  # the first row with a spelling gives its term, as before
         key = lemma_key(record.name)
         seen[spelling] = TableTerm(record.name, label, key) if key else None
-    return [term for _, term in sorted(seen.items(), key=lambda kv: kv[0]) if term is not None]
+    return [term for spelling in sorted(seen) if (term := seen[spelling]) is not None]
 
 
 def extract_mentions(
