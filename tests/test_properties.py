@@ -68,7 +68,7 @@ def test_any_cell_text_round_trips_through_turtle_and_ntriples(name, description
 
 
 def test_a_row_with_every_cell_set_survives_the_cache():
-    """``Record.__reduce__`` names its fields one by one: a field added later must be added there."""
+    """``Record.__reduce__`` pickles the constructor's arguments: every field, set, comes back."""
     import dataclasses
     import pickle
 
