@@ -239,6 +239,10 @@ class BuildCache:
                 self._db.executemany(f"DELETE FROM {table} WHERE key=?", stale)
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def save(self) -> None:
+        """Save what was put since the last ``commit``, dropping nothing."""
+        self._db.commit()
+
     def close(self) -> None:
         with closing(self._db):
             pass

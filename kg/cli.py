@@ -48,7 +48,8 @@ def build(
     merges.csv, validation.txt, report.json, provenance.ttl).
 
     A second build into the same OUT reuses OUT/cache.sqlite: only new or changed inputs are
-    read again, and the outputs are the same bytes as a clean build's.
+    read again, and the outputs are the same bytes as a clean build's. When no input, setting
+    or output changed since, it builds nothing and says OUT is up to date.
 
     Exit status: 0 when every input was used, 1 when some were rejected (everything else is
     still built), 2 on a usage error, 3 when the build failed (out of memory, or a bug).
@@ -74,8 +75,11 @@ def build(
             if problem.severity == "error":
                 console.print(f"[red]{_esc(str(problem))}[/red]", highlight=False, soft_wrap=True)
     if not quiet:
+        if report.up_to_date:
+            console.print(f"{_esc(str(out))} is up to date: no input, setting or output changed since its last build "
+                          "(--clean builds it again).", highlight=False, soft_wrap=True)
         warnings = sum(1 for i in report.inputs for p in i.problems if p.severity == "warning")
-        table = Table(title=f"Built {out}", show_header=False)
+        table = Table(title=f"{out}: up to date" if report.up_to_date else f"Built {out}", show_header=False)
         table.add_row("inputs", f"{len(report.inputs)} ({report.rejected} rejected, {warnings} warnings: see report.json)")
         table.add_row("documents", str(report.documents))
         table.add_row("records", str(report.records))
@@ -83,7 +87,8 @@ def build(
             table.add_row(f"  {cls}", str(n))
         table.add_row("nodes", str(report.nodes))
         table.add_row("triples", str(report.triples))
-        table.add_row("seconds", " · ".join(f"{k} {v:.2f}" for k, v in report.timings))
+        if not report.up_to_date:  # the last build's, otherwise
+            table.add_row("seconds", " · ".join(f"{k} {v:.2f}" for k, v in report.timings))
         console.print(table)
     raise typer.Exit(1 if report.rejected else 0)
 

@@ -25,7 +25,7 @@ from kg.ingest.tabular import is_tabular, read_tabular
 from kg.cache import SEGMENTS_NAME, VIEW_CACHE_NAME, BuildCache, content_key, pipeline_fingerprint
 from kg.rdf.nq import encoded
 from kg.rdf.build import VOCABULARY_GRAPH, assign_record_iris, build_graph, distinct_records
-from kg.rdf.store import StoreLoader, can_patch, write_store
+from kg.rdf.store import STAMP_FILE, StoreLoader, can_patch, write_store
 from kg.rdf.write import turtle_bodies, turtle_spans, write_turtle
 from kg.extract.mentions import drop_foreign_rule_mentions, extract_mentions, table_terms, text_units
 from kg.extract.nlp import make_pipeline
@@ -391,6 +391,10 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
     the store), each atomically. Bad inputs are reported in the returned report and
     ``report.json``; the rest is built.
 
+    With the cache on, a build whose inputs, settings and code are those of the last build
+    into ``out``, whose outputs are still there as it wrote them, does nothing and returns that
+    build's report, marked ``up_to_date``.
+
     Raises:
         UsageError: a path does not exist, or no input was found.
     """
@@ -418,12 +422,72 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
     # often (and frozen after each stage), the collector stops costing seconds.
     gc.set_threshold(100_000, 50, 1000)
     try:
-        return _build(inputs, out, settings, progress, cache, started, timings, peaks, lap)
+        key = _build_key(inputs, settings, cache.fingerprint) if cache is not None else ""
+        last = _last_build(cache, out, key) if cache is not None and not cache.fresh else None
+        if last is not None:
+            return last
+        report = _build(inputs, out, settings, progress, cache, started, timings, peaks, lap)
+        if cache is not None:
+            cache.put_meta(LAST_BUILD, (key, _output_stamps(out, report.outputs), report))
+            cache.save()
+        return report
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
         if cache is not None:
             cache.close()
+
+
+LAST_BUILD = "last build"
+
+
+def _build_key(inputs: Sequence[InputFile], settings: Settings, fingerprint: str) -> str:
+    """What the outputs are made from: the code and data (``fingerprint``), the settings that
+    change what is written, and every input's name, place and bytes."""
+    made_alike = replace(settings, jobs=1, scheduler=None, clean=False)  # how it runs, not what it makes
+    parts: list[str | bytes] = [fingerprint, repr(made_alike)]
+    for path in ([settings.overrides] if settings.overrides else []):
+        parts.append(_bytes_or_error(path))
+    for item in inputs:
+        parts += [item.name, str(item.path.resolve()), str(item.tabular), _bytes_or_error(item.path)]
+    return content_key(*parts)
+
+
+def _bytes_or_error(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:  # the build reports it; here it only has to differ from any content
+        return f"unreadable: {exc}".encode("utf-8", "replace") + b"\0"
+
+
+def _output_stamps(out: Path, names: Sequence[str]) -> tuple:
+    """Each output's (size, mtime_ns, inode), the store's by its stamp file (the store is
+    replaced whole by each build, and its stamp with it), ``None`` for one that is missing.
+    The inode tells a copy that kept the times (``cp -a``) from the file the build wrote."""
+    stamps = []
+    for name in names:
+        path = out / name
+        if path.is_dir():
+            path = path / STAMP_FILE
+        try:
+            stat = path.stat()
+        except OSError:
+            stamps.append((name, None))
+            continue
+        stamps.append((name, stat.st_size, stat.st_mtime_ns, stat.st_ino))
+    return tuple(stamps)
+
+
+def _last_build(cache: BuildCache, out: Path, key: str) -> BuildReport | None:
+    """The last build's report if nothing it was made from changed and its outputs are still
+    the files it wrote; then there is nothing to build."""
+    last = cache.get_meta(LAST_BUILD)
+    if not last or last[0] != key:
+        return None
+    _, stamps, report = last
+    if None in (stamp[1] for stamp in stamps) or _output_stamps(out, report.outputs) != stamps:
+        return None
+    return replace(report, up_to_date=True)
 
 
 def _build(inputs, out, settings, progress, cache, started, timings, peaks, lap) -> BuildReport:
@@ -610,6 +674,7 @@ def write_report(report: BuildReport, path: Path, *, validation: ValidationRepor
     """Write ``report.json``: per input ok/warning/rejected with problems, then the counts, and
     whether the graph conforms to the SHACL shapes when it was validated."""
     data = asdict(report)
+    del data["up_to_date"]  # written only by a build that ran
     if validation is not None:
         data["validation"] = {"conforms": validation.conforms, "violations": validation.violations,
                               "results": len(validation.results), "report": "validation.txt"}

@@ -564,6 +564,8 @@ class BuildReport:
         timings: seconds per stage.
         reused: per build-cache table (``parsed``, ``scans``), entries reused and entries made.
         peak_mb: the process's peak resident memory (MiB) at the end of each stage.
+        up_to_date: nothing was built: the inputs, settings, code and outputs were those of
+            the last build into the folder, whose report this is.
     """
 
     inputs: tuple[InputOutcome, ...]
@@ -576,6 +578,7 @@ class BuildReport:
     timings: tuple[tuple[str, float], ...] = field(default=(), compare=False)
     reused: tuple[tuple[str, int, int], ...] = field(default=(), compare=False)
     peak_mb: tuple[tuple[str, float], ...] = field(default=(), compare=False)
+    up_to_date: bool = field(default=False, compare=False)
 
     @property
     def rejected(self) -> int:

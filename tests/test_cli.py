@@ -43,6 +43,12 @@ def test_bad_inputs_rejected_good_ones_built(tmp_path: Path):
     assert sorted(f for f, s in status.items() if s == "rejected") == ["in/binary.md", "in/empty.md", "in/latin1.md", "in/prose.md"]
     assert report["documents"] == 1 and report["records"] > 20
 
+    # Run again with nothing changed: nothing is built, and the bad inputs are still reported.
+    again = kg("build", str(corpus), "--out", str(tmp_path / "out"))
+    assert again.returncode == 1 and "is up to date" in again.stderr
+    for name in ("empty.md", "binary.md", "latin1.md:1", "prose.md"):
+        assert f"in/{name}" in again.stderr, name
+
 
 def test_missing_path_is_a_usage_error(tmp_path: Path):
     run = kg("build", str(tmp_path / "nope"), "--out", str(tmp_path / "out"))

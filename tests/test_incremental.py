@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -155,12 +156,66 @@ def test_a_store_the_cache_does_not_describe_is_rebuilt_whole(tmp_path):
     assert_same_as_clean(tmp_path, folder, out)
 
 
+def output_stamps(out: Path) -> dict[str, int]:
+    return {p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+
+
+def test_nothing_is_built_until_an_input_a_setting_the_code_or_an_output_changes(tmp_path, monkeypatch):
+    """A second build with nothing changed writes nothing and returns the last report; each
+    kind of change makes the next build run, after which nothing is to be done again."""
+    import kg.pipeline
+
+    folder = corpus(tmp_path, "same")
+    out = tmp_path / "out"
+    first = build([folder], out, FAST)
+    assert not first.up_to_date
+    before = output_stamps(out)
+
+    again = build([folder], out, replace(FAST, jobs=2))  # how a build runs is not what it makes
+    assert again.up_to_date and again == first and again.timings == first.timings
+    assert output_stamps(out) == before, "nothing is written, not even the report or the cache"
+
+    files = sorted(folder.glob("*.md"))
+    fingerprint = kg.pipeline.pipeline_fingerprint
+
+    def edit_input():
+        files[1].write_text(files[1].read_text(encoding="utf-8").replace("## Summary\n\n", "## Summary\n\nHM Treasury agreed. ", 1),
+                            encoding="utf-8")
+
+    def rewrite_output():  # the same bytes, written again: not known to be the file the build wrote
+        (out / "graph.ttl").write_bytes((out / "graph.ttl").read_bytes())
+
+    def replace_store():
+        shutil.copytree(out / "store", tmp_path / "store")
+        shutil.rmtree(out / "store")
+        (tmp_path / "store").rename(out / "store")
+
+    changes = {
+        "an input": (edit_input, FAST),
+        "an input added": (lambda: (folder / "added.md").write_text(ADDED, encoding="utf-8"), FAST),
+        "a setting": (lambda: None, replace(FAST, barrier_coverage=0.5)),
+        "the code": (lambda: monkeypatch.setattr(kg.pipeline, "pipeline_fingerprint", lambda extra: fingerprint(extra) + "x"), FAST),
+        "an output deleted": (lambda: (out / "merges.csv").unlink(), FAST),
+        "an output rewritten": (rewrite_output, FAST),
+        "the store replaced": (replace_store, FAST),
+        "--clean": (lambda: None, replace(FAST, clean=True)),
+    }
+    for change, (make, settings) in changes.items():
+        make()
+        built = build([folder], out, settings)
+        assert not built.up_to_date, change
+        assert (out / "merges.csv").is_file()
+        assert build([folder], out, replace(settings, clean=False)).up_to_date, change
+    assert_same_as_clean(tmp_path, folder, out)
+
+
 @pytest.mark.parametrize("damage", ["delete", "rewrite", "stray"])
 def test_a_segments_file_the_cache_does_not_describe_is_not_reused(tmp_path, damage):
     """Document graphs are taken from ``cache.nq`` only while it is the file the cache wrote."""
     folder = corpus(tmp_path, damage)
     out = tmp_path / "out"
     build([folder], out, FAST)
+    (out / "merges.csv").unlink()  # an output lost: built again, every document's graph from the cache
     build([folder], out, FAST)
     assert reused(out)["parts"]["made"] == 0 and reused(out)["parts"]["reused"] > 0
     segments = out / "cache.nq"
