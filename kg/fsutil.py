@@ -6,11 +6,11 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_dir", "atomic_write", "open_beside", "replace_with", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["atomic_dir", "atomic_write", "hold_folder", "open_beside", "replace_with", "write_bytes_atomic", "write_text_atomic"]
 
 
 def _umask() -> int:
@@ -97,3 +97,30 @@ def atomic_dir(path: Path) -> Iterator[Path]:
         path.rename(old)
     tmp.rename(path)
     shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def hold_folder(folder: Path, waiting: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """Hold ``folder`` (made if missing) against other holders, in any process, for the block;
+    if another holds it, call ``waiting`` and wait for it to let go.
+
+    The lock is ``flock`` on the folder itself, so no lock file is left behind, and it goes
+    with the process if that dies. Forked children share it until they exit. Where there is
+    no ``flock`` (Windows), nothing is held.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from kg.errors import InputError, KgError, UsageError
-from kg.fsutil import write_bytes_atomic, write_text_atomic
+from kg.fsutil import hold_folder, write_bytes_atomic, write_text_atomic
 from kg.iri import graph_iri
 from kg.ingest.markdown import iter_markdown_files, parse_document
 from kg.ingest.tabular import is_tabular, read_tabular
@@ -416,26 +416,31 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
     inputs = discover_inputs(paths)
     if not inputs:
         raise UsageError(f"no markdown or tabular files found in {', '.join(map(str, paths))}")
-    cache = BuildCache.open(out, pipeline_fingerprint(_extraction_inputs(settings)), clean=settings.clean) if settings.cache else None
-    thresholds = gc.get_threshold()
-    # Builds allocate millions of small, acyclic objects that live to the end: collected less
-    # often (and frozen after each stage), the collector stops costing seconds.
-    gc.set_threshold(100_000, 50, 1000)
-    try:
-        key = _build_key(inputs, settings, cache.fingerprint) if cache is not None else ""
-        last = _last_build(cache, out, key) if cache is not None and not cache.fresh else None
-        if last is not None:
-            return last
-        report = _build(inputs, out, settings, progress, cache, started, timings, peaks, lap)
-        if cache is not None:
-            cache.put_meta(LAST_BUILD, (key, _output_stamps(out, report.outputs), report))
-            cache.save()
-        return report
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-        if cache is not None:
-            cache.close()
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: not a folder (--out names the folder the outputs go to)")
+    # A second build into the same folder waits: the two would share the cache and replace
+    # the same outputs.
+    with hold_folder(out, lambda: print(f"kg: waiting for another build into {out} to finish", file=sys.stderr, flush=True)):
+        cache = BuildCache.open(out, pipeline_fingerprint(_extraction_inputs(settings)), clean=settings.clean) if settings.cache else None
+        thresholds = gc.get_threshold()
+        # Builds allocate millions of small, acyclic objects that live to the end: collected less
+        # often (and frozen after each stage), the collector stops costing seconds.
+        gc.set_threshold(100_000, 50, 1000)
+        try:
+            key = _build_key(inputs, settings, cache.fingerprint) if cache is not None else ""
+            last = _last_build(cache, out, key) if cache is not None and not cache.fresh else None
+            if last is not None:
+                return last
+            report = _build(inputs, out, settings, progress, cache, started, timings, peaks, lap)
+            if cache is not None:
+                cache.put_meta(LAST_BUILD, (key, _output_stamps(out, report.outputs), report))
+                cache.save()
+            return report
+        finally:
+            gc.set_threshold(*thresholds)
+            gc.unfreeze()
+            if cache is not None:
+                cache.close()
 
 
 LAST_BUILD = "last build"

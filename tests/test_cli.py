@@ -96,3 +96,36 @@ def test_a_bug_exits_3_with_one_line_and_the_traceback_in_a_file(monkeypatch, ca
 def test_out_of_memory_exits_3_without_a_traceback(monkeypatch, capfd, tmp_path: Path):
     code, out = _main_exit(monkeypatch, capfd, MemoryError(), tmp_path)
     assert code == 3 and "out of memory" in out and "Traceback" not in out
+
+
+def test_a_second_build_into_a_folder_in_use_waits_for_it(tmp_path: Path):
+    """While another build holds the output folder, ``kg build`` says it waits, writes nothing,
+    and builds once the folder is free."""
+    import fcntl
+    import os
+    import threading
+
+    out = tmp_path / "out"
+    out.mkdir()
+    held = os.open(out, os.O_RDONLY)
+    fcntl.flock(held, fcntl.LOCK_EX)  # as a build in progress holds it
+    proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "build", str(EXAMPLES), "--out", str(out), "-q"],
+                            stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(300, proc.kill)
+    watchdog.start()
+    try:
+        first = proc.stderr.readline()
+        assert "waiting for another build into" in first, first
+        assert not any(out.iterdir()), "nothing is written while the folder is held"
+        os.close(held)
+        assert proc.wait() == 0, proc.stderr.read()
+    finally:
+        watchdog.cancel()
+        proc.kill()
+    assert (out / "graph.ttl").is_file() and (out / "store").is_dir()
+
+
+def test_an_output_folder_that_is_a_file_is_a_usage_error(tmp_path: Path):
+    (tmp_path / "out").write_text("not a folder", encoding="utf-8")
+    run = kg("build", str(EXAMPLES), "--out", str(tmp_path / "out"))
+    assert run.returncode == 2 and "not a folder" in run.stderr
