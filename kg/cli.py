@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -52,7 +54,7 @@ def build(
     or output changed since, it builds nothing and says OUT is up to date.
 
     Exit status: 0 when every input was used, 1 when some were rejected (everything else is
-    still built), 2 on a usage error, 3 when the build failed (out of memory, or a bug).
+    still built), 2 on a usage error, 3 when the build failed (out of memory or disk, or a bug).
     """
     from kg.pipeline import build as run_build
 
@@ -115,9 +117,10 @@ def main() -> None:
     """Entry point: run the app, turning a ``KgError`` into one line and an exit status.
 
     Click itself reports its usage errors (exit 2); a ``UsageError`` also exits 2, any other
-    ``KgError`` 1, and neither shows a traceback. Running out of memory, or a fault in kg
-    itself, exits 3 with one line; the traceback goes to a file named in that line. Outputs
-    are written atomically, so the previous ones are still whole.
+    ``KgError`` 1, and neither shows a traceback. Running out of memory or disk, a folder
+    kg may not write, or a fault in kg itself, exits 3 with one line (for a fault, the
+    traceback goes to a file named in that line). Outputs are written atomically, so each is
+    whole: the previous one or the new one.
     """
     try:
         app()
@@ -127,15 +130,47 @@ def main() -> None:
     except KgError as exc:
         console.print(f"[red]error:[/red] {_esc(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
+    except (OSError, sqlite3.OperationalError) as exc:
+        hint = _environment_hint(exc)
+        if hint is None:
+            _report_bug(exc)
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        console.print(f"[red]error:[/red] {_esc(reason + where)}. {hint}", highlight=False, soft_wrap=True)
+        sys.exit(3)
     except MemoryError:
         console.print("[red]error:[/red] out of memory; the previous outputs are untouched. Build fewer inputs at once, "
                       "or leave out --jobs, the view (--no-html) or validation (--no-validate).", highlight=False, soft_wrap=True)
         sys.exit(3)
     except Exception as exc:  # noqa: BLE001 (a bug: one line here, the traceback in a file)
-        log = _write_traceback()
-        console.print(f"[red]internal error:[/red] {type(exc).__name__}: {_esc(str(exc)[:300])} (traceback in {log}; "
-                      "please report it)", highlight=False, soft_wrap=True)
-        sys.exit(3)
+        _report_bug(exc)
+
+
+def _report_bug(exc: BaseException) -> NoReturn:
+    log = _write_traceback()
+    console.print(f"[red]internal error:[/red] {type(exc).__name__}: {_esc(str(exc)[:300])} (traceback in {log}; "
+                  "please report it)", highlight=False, soft_wrap=True)
+    sys.exit(3)
+
+
+_OUT_OF_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_NOT_ALLOWED = {errno.EACCES, errno.EPERM, errno.EROFS}
+_WHOLE = "Files kg writes are replaced whole, so each is its last version or the new one."
+
+
+def _environment_hint(exc: BaseException) -> str | None:
+    """What to do about a failure of the machine rather than of kg (a full disk, a file one
+    may not write), or ``None`` for any other error."""
+    if isinstance(exc, sqlite3.OperationalError):
+        # What SQLite says when a write of the build cache fails; it names no file.
+        if "disk" in str(exc) or "readonly" in str(exc):
+            return f"The build cache (cache.sqlite) could not be written: is the disk full, or the folder read-only? {_WHOLE}"
+        return None
+    if exc.errno in _OUT_OF_ROOM:
+        return f"Free some disk space and run it again (the README's \"Large corpora\" says how much a build needs). {_WHOLE}"
+    if exc.errno in _NOT_ALLOWED:
+        return f"Check who may read and write there. {_WHOLE}"
+    return None
 
 
 def _write_traceback() -> str:

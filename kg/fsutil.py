@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_dir", "atomic_write", "hold_folder", "open_beside", "replace_with", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["atomic_dir", "atomic_write", "hold_folder", "naming", "open_beside", "replace_with", "write_bytes_atomic", "write_text_atomic"]
 
 
 def _umask() -> int:
@@ -25,21 +25,34 @@ _DIR_MODE = 0o777 & ~_umask()
 
 
 @contextlib.contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """Give an ``OSError`` raised in the block without a file name (a full disk on ``write``)
+    the name ``path``, so that the message says where."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
+
+
+@contextlib.contextmanager
 def atomic_write(path: Path, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success fsync and rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": "\n"})) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with naming(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": "\n"})) as handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, _FILE_MODE)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
 
 
 def open_beside(path: Path) -> tuple[IO[bytes], Path]:
@@ -106,7 +119,7 @@ def hold_folder(folder: Path, waiting: Callable[[], None] = lambda: None) -> Ite
 
     The lock is ``flock`` on the folder itself, so no lock file is left behind, and it goes
     with the process if that dies. Forked children share it until they exit. Where there is
-    no ``flock`` (Windows), nothing is held.
+    no ``flock`` (Windows, or a network file system without locks), nothing is held.
     """
     try:
         import fcntl
@@ -121,6 +134,8 @@ def hold_folder(folder: Path, waiting: Callable[[], None] = lambda: None) -> Ite
         except BlockingIOError:
             waiting()
             fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            pass  # no locks here (ENOLCK, EINVAL): go on unheld, as before locks were taken
         yield
     finally:
         os.close(fd)

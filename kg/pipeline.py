@@ -9,6 +9,7 @@ import gc
 import json
 import marshal
 import os
+import shutil
 import sys
 import time
 from collections import Counter
@@ -495,7 +496,16 @@ def _last_build(cache: BuildCache, out: Path, key: str) -> BuildReport | None:
     return replace(report, up_to_date=True)
 
 
+def _remove_strays(out: Path) -> None:
+    """Remove the temporary files and folders (``.NAME.*.tmp``) a build killed while writing
+    ``out`` left there: the next build would never read them, and some are gigabytes. Only
+    called while holding the folder, so none belongs to a build still running."""
+    for stray in out.glob(".*.tmp"):
+        shutil.rmtree(stray, ignore_errors=True) if stray.is_dir() else stray.unlink(missing_ok=True)
+
+
 def _build(inputs, out, settings, progress, cache, started, timings, peaks, lap) -> BuildReport:
+    _remove_strays(out)
     result = read_inputs(inputs, progress, cache)
     docs, records, outcomes = collect_documents(result)
     rows = distinct_records(records)
@@ -523,8 +533,6 @@ def _open_segments(out: Path, cache: BuildCache | None) -> int | None:
     """The last build's segments file, open for reading, if the cache describes it."""
     if cache is None or cache.fresh:
         return None
-    for stray in out.glob(f".{SEGMENTS_NAME}.*.tmp"):  # left by a build that crashed
-        stray.unlink(missing_ok=True)
     return _open_stamped(out / SEGMENTS_NAME, cache.segments_stamp())
 
 

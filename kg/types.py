@@ -11,11 +11,14 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from operator import attrgetter
+
+from kg.fsutil import naming
 
 __all__ = [
     "BuildReport",
@@ -365,6 +368,8 @@ class Segments(Sequence[tuple[str, bytes]]):
         self._size = 0
         self._limit = memory_limit
         self._spool: Path | None = None
+        # Where a write that fails (a full disk) is said to have failed.
+        self._target = spool if spool is not None else Path(tempfile.gettempdir())
         if spool is not None:
             from kg.fsutil import open_beside
 
@@ -373,6 +378,10 @@ class Segments(Sequence[tuple[str, bytes]]):
     def append(self, name: str, data: bytes | list[bytes], size: int | None = None) -> None:
         """Add a segment: ``data`` whole, or in chunks (of ``size`` bytes in all, when known)
         so that a large one is never joined in memory."""
+        with naming(self._target):
+            self._append(name, data, size)
+
+    def _append(self, name: str, data: bytes | list[bytes], size: int | None) -> None:
         if isinstance(data, list):
             total = size if size is not None else sum(map(len, data))
             if self._file is None and self._size + total <= self._limit:
@@ -398,8 +407,6 @@ class Segments(Sequence[tuple[str, bytes]]):
     def _spill(self) -> None:
         if self._file is not None:
             return
-        import tempfile
-
         self._file = tempfile.TemporaryFile(prefix="kg-graph-")
         self._size = 0
         for chunk in self._inline:

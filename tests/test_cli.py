@@ -129,3 +129,37 @@ def test_an_output_folder_that_is_a_file_is_a_usage_error(tmp_path: Path):
     (tmp_path / "out").write_text("not a folder", encoding="utf-8")
     run = kg("build", str(EXAMPLES), "--out", str(tmp_path / "out"))
     assert run.returncode == 2 and "not a folder" in run.stderr
+
+
+def test_a_disk_that_fills_during_a_build_is_one_clear_line_and_leaves_the_last_outputs_whole(tmp_path: Path):
+    """A real write failure: the build runs with a file-size limit (RLIMIT_FSIZE), so writing
+    its segments file fails with EFBIG as a full disk fails with ENOSPC."""
+    import resource
+
+    out = tmp_path / "out"
+    assert kg("build", str(EXAMPLES), "--out", str(out), "-q").returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith("cache")}
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (600_000, 600_000))
+
+    run = subprocess.run([sys.executable, "-m", "kg.cli", "build", str(EXAMPLES), "--out", str(out), "-q", "--clean"],
+                         capture_output=True, text=True, timeout=300, preexec_fn=small_files)
+    assert run.returncode == 3, run.stderr
+    assert "internal error" not in run.stderr and "Traceback" not in run.stderr
+    assert f"error: File too large: {out}" in run.stderr and "Free some disk space" in run.stderr
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "temporary files left behind"
+    for name, data in before.items():
+        assert (out / name).read_bytes() == data, f"{name} is not the last build's"
+    assert kg("build", str(EXAMPLES), "--out", str(out), "-q").returncode == 0
+
+
+def test_temporary_files_a_killed_build_left_are_removed_by_the_next(tmp_path: Path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".graph.ttl.k1ll3d.tmp").write_bytes(b"half a file")
+    (out / ".store.k1ll3d.tmp").mkdir()
+    (out / ".store.k1ll3d.tmp" / "000001.sst").write_bytes(b"half a store")
+    (out / ".notes").write_text("the user's own", encoding="utf-8")
+    assert kg("build", str(EXAMPLES), "--out", str(out), "-q").returncode == 0
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".notes"]

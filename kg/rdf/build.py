@@ -136,6 +136,17 @@ def build_graph(
     Returns:
         The statements as N-Quads, grouped by subject in a stable order, and typed-node counts.
     """
+    segments = Segments(spool=spool)
+    try:
+        return _fill(segments, docs, records, iris, links, reuse or {}, base or {})
+    except BaseException:
+        segments.discard()  # half a spool file is of no use, and may be most of a gigabyte
+        raise
+
+
+def _fill(segments: Segments, docs: Sequence[SourceDoc], records: Sequence[Record], iris: Mapping[tuple, str] | None,
+          links: Statements, reuse: Mapping[str, tuple[GraphPart, Callable[[], bytes]]],
+          base: Mapping[str, tuple[GraphPart, Callable[[], bytes]]]) -> BuiltGraph:
     rows = distinct_records(records)
     if iris is None:
         iris = assign_record_iris(rows)
@@ -153,10 +164,9 @@ def build_graph(
     known = {doc.doc_id for doc in docs}
     cited: dict[str, str] = {}
     counts: Counter[str] = Counter()
-    reuse, base = reuse or {}, base or {}
 
     link_lines = dict(links.graphs)
-    segments, hashes, parts, triples, shared = Segments(spool=spool), [], [], 0, set()
+    hashes, parts, triples, shared = [], [], 0, set()
     own = {graph_iri(f"doc/{doc.doc_id}"): f"<{document_iri(doc.doc_id)}" for doc in docs}
 
     def add(name: str, data: bytes | list[bytes], part: GraphPart) -> None:
