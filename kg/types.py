@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from operator import attrgetter
 
-from kg.fsutil import naming
+from kg.fsutil import naming, open_beside, replace_with
 
 __all__ = [
     "BuildReport",
@@ -371,8 +371,6 @@ class Segments(Sequence[tuple[str, bytes]]):
         # Where a write that fails (a full disk) is said to have failed.
         self._target = spool if spool is not None else Path(tempfile.gettempdir())
         if spool is not None:
-            from kg.fsutil import open_beside
-
             self._file, self._spool = open_beside(spool)
 
     def append(self, name: str, data: bytes | list[bytes], size: int | None = None) -> None:
@@ -442,8 +440,6 @@ class Segments(Sequence[tuple[str, bytes]]):
     def keep(self, path: Path, *, durable: bool = True) -> Path:
         """Put the spool file in place at ``path`` (atomically; not synced to disk unless
         ``durable``); segments stay readable."""
-        from kg.fsutil import replace_with
-
         assert self._spool is not None, "keep() needs a spool"
         if durable:
             replace_with(self._file, self._spool, path)
