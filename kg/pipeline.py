@@ -36,7 +36,8 @@ from kg.resolve import Overrides, Resolution, read_overrides, resolve_entities, 
 from kg.settings import Settings
 from kg.types import BuildReport, BuiltGraph, GraphPart, InputOutcome, Mention, ParsedDoc, Problem, Record, SourceDoc, Statements, ValidationReport
 
-__all__ = ["InputFile", "ReadResult", "build", "collect_documents", "discover_inputs", "extract_entities", "read_inputs", "write_report"]
+__all__ = ["InputFile", "ReadResult", "build", "collect_documents", "discover_inputs", "extract_entities", "input_key", "read_inputs",
+           "write_report"]
 
 Progress = Callable[[str, int, int], None]
 # Up to this many characters of text to read, the pipeline leaves out the names that cannot
@@ -100,10 +101,12 @@ def discover_inputs(paths: Sequence[Path]) -> list[InputFile]:
     return list(found.values())
 
 
-def read_inputs(inputs: Sequence[InputFile], progress: Progress | None = None, cache: BuildCache | None = None) -> ReadResult:
+def read_inputs(inputs: Sequence[InputFile], progress: Progress | None = None, cache: BuildCache | None = None,
+                keys: Sequence[str | None] | None = None) -> ReadResult:
     """Parse every input; a bad file becomes a rejected outcome, never an exception.
 
-    With a ``cache``, a file whose name and bytes an earlier build parsed is not parsed again.
+    With a ``cache``, a file whose name and bytes an earlier build parsed is not parsed again;
+    ``keys``, one per input (see ``input_key``), spare reading the files to find out.
     """
     docs: list[ParsedDoc] = []
     records: list[Record] = []
@@ -111,13 +114,14 @@ def read_inputs(inputs: Sequence[InputFile], progress: Progress | None = None, c
     for index, item in enumerate(inputs):
         if progress:
             progress("read", index, len(inputs))
+        key = keys[index] if keys is not None else None
         try:
             if item.tabular:
-                batch = _parse_cached(item, cache, read_tabular)
+                batch = _parse_cached(item, cache, read_tabular, key)
                 records.extend(batch.records)
                 outcomes.append(_outcome(item.name, batch.problems, sorted({r.doc_id for r in batch.records}), len(batch.records)))
             else:
-                parsed = _parse_cached(item, cache, parse_document)
+                parsed = _parse_cached(item, cache, parse_document, key)
                 docs.append(parsed)
                 outcome = _outcome(item.name, parsed.problems, [parsed.doc.doc_id], len(parsed.records))
                 outcomes.append(replace(outcome, language=parsed.doc.language))
@@ -129,12 +133,19 @@ def read_inputs(inputs: Sequence[InputFile], progress: Progress | None = None, c
     return ReadResult(tuple(docs), tuple(records), tuple(outcomes))
 
 
-def _parse_cached(item: InputFile, cache: BuildCache | None, parse: Callable):
+def input_key(item: InputFile) -> str | None:
+    """What the cache knows an input's parse by: its name and bytes; ``None`` if unreadable."""
+    try:
+        return content_key(item.name, item.path.read_bytes())
+    except OSError:
+        return None
+
+
+def _parse_cached(item: InputFile, cache: BuildCache | None, parse: Callable, key: str | None = None):
     if cache is None:
         return parse(item.path, name=item.name)
-    try:
-        key = content_key(item.name, item.path.read_bytes())
-    except OSError:
+    key = key or input_key(item)
+    if key is None:
         return parse(item.path, name=item.name)  # let the parser report it, with its wording
     found = cache.get_parsed(key)
     if found is None:
@@ -428,11 +439,12 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
         # often (and frozen after each stage), the collector stops costing seconds.
         gc.set_threshold(100_000, 50, 1000)
         try:
-            key = _build_key(inputs, settings, cache.fingerprint) if cache is not None else ""
+            keys = [input_key(item) for item in inputs] if cache is not None else None
+            key = _build_key(inputs, keys, settings, cache.fingerprint) if cache is not None else ""
             last = _last_build(cache, out, key) if cache is not None and not cache.fresh else None
             if last is not None:
                 return last
-            report = _build(inputs, out, settings, progress, cache, started, timings, peaks, lap)
+            report = _build(inputs, keys, out, settings, progress, cache, started, timings, peaks, lap)
             if cache is not None:
                 cache.put_meta(LAST_BUILD, (key, _output_stamps(out, report.outputs), report))
                 cache.save()
@@ -447,23 +459,19 @@ def build(paths: Sequence[Path], out: Path, settings: Settings = Settings(), pro
 LAST_BUILD = "last build"
 
 
-def _build_key(inputs: Sequence[InputFile], settings: Settings, fingerprint: str) -> str:
+def _build_key(inputs: Sequence[InputFile], keys: Sequence[str | None], settings: Settings, fingerprint: str) -> str:
     """What the outputs are made from: the code and data (``fingerprint``), the settings that
-    change what is written, and every input's name, place and bytes."""
+    change what is written, and every input's place and ``input_key`` (its name and bytes)."""
     made_alike = replace(settings, jobs=1, scheduler=None, clean=False)  # how it runs, not what it makes
     parts: list[str | bytes] = [fingerprint, repr(made_alike)]
-    for path in ([settings.overrides] if settings.overrides else []):
-        parts.append(_bytes_or_error(path))
-    for item in inputs:
-        parts += [item.name, str(item.path.resolve()), str(item.tabular), _bytes_or_error(item.path)]
+    if settings.overrides:
+        try:
+            parts.append(settings.overrides.read_bytes())
+        except OSError:
+            parts.append("unreadable")  # the build reports it
+    for item, key in zip(inputs, keys, strict=True):
+        parts += [str(item.path.resolve()), str(item.tabular), key or "unreadable"]
     return content_key(*parts)
-
-
-def _bytes_or_error(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:  # the build reports it; here it only has to differ from any content
-        return f"unreadable: {exc}".encode("utf-8", "replace") + b"\0"
 
 
 def _output_stamps(out: Path, names: Sequence[str]) -> tuple:
@@ -504,9 +512,9 @@ def _remove_strays(out: Path) -> None:
         shutil.rmtree(stray, ignore_errors=True) if stray.is_dir() else stray.unlink(missing_ok=True)
 
 
-def _build(inputs, out, settings, progress, cache, started, timings, peaks, lap) -> BuildReport:
+def _build(inputs, keys, out, settings, progress, cache, started, timings, peaks, lap) -> BuildReport:
     _remove_strays(out)
-    result = read_inputs(inputs, progress, cache)
+    result = read_inputs(inputs, progress, cache, keys)
     docs, records, outcomes = collect_documents(result)
     rows = distinct_records(records)
     iris = assign_record_iris(rows)
