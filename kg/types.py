@@ -269,6 +269,13 @@ class Mention:
     sentence: str = ""
     sentence_start: int = 0
 
+    def values(self) -> tuple:
+        """Every field, in order (read in C: part keys hash a corpus's mentions)."""
+        return _MENTION_VALUES(self)
+
+
+_MENTION_VALUES = attrgetter(*(f.name for f in fields(Mention)))
+
 
 @dataclass(frozen=True, slots=True)
 class Entity:

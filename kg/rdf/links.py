@@ -12,11 +12,9 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
-import dataclasses
 from dataclasses import dataclass
 import functools
 from functools import cache
-from operator import attrgetter
 
 from kg.extract.nlp import lemma_key
 from kg.gazetteer import Gazetteer
@@ -105,11 +103,6 @@ def type_counts(lines: Iterable[str]) -> Counter[str]:
     return counts
 
 
-# Every field of a mention, as a tuple: its repr is made in C, a dataclass's in Python (a
-# tenth of a second per 20,000 at corpus scale). Rows give theirs with ``Record.values``.
-_mention_values = attrgetter(*(f.name for f in dataclasses.fields(Mention)))
-
-
 def part_keys(docs: Sequence[SourceDoc], rows: Sequence[Record], iris: Mapping[tuple, str], resolution: Resolution,
               settings: LinkSettings) -> dict[str, str]:
     """For each document graph, a hash of everything its statements are made from: the
@@ -119,11 +112,13 @@ def part_keys(docs: Sequence[SourceDoc], rows: Sequence[Record], iris: Mapping[t
 
     rows_by_doc: dict[str, list[str]] = defaultdict(list)
     for record in rows:
+        # Fields as tuples: their repr is made in C, a dataclass's in Python (a tenth of a
+        # second per 20,000 at corpus scale).
         rows_by_doc[record.doc_id].append(f"{record.values()!r}\t{iris[record.content_key()]}")
     found: dict[str, list[str]] = defaultdict(list)
     labels: dict[str, set[str]] = defaultdict(set)
     for mention, iri in zip(resolution.mentions, resolution.targets):
-        found[mention.doc_id].append(f"{_mention_values(mention)!r}\t{iri}")
+        found[mention.doc_id].append(f"{mention.values()!r}\t{iri}")
         labels[mention.doc_id].add(iri)
     label = {e.iri: e.label for e in resolution.entities}
     common = repr(settings)
